@@ -1,0 +1,51 @@
+"""Exception tree.
+
+CandlelakeError
+├── UsageError            bad user input; the CLI exits 2 and writes nothing
+├── TransientError        worth retrying: 5xx, timeouts, resets, malformed bodies, 429
+│   └── RateLimited       429; carries the server's Retry-After
+└── TerminalError         retrying cannot help
+    ├── IpBanned          418; carries the ban time
+    ├── ChecksumMismatch  an archive file failed its .CHECKSUM twice
+    └── DataValidationError  the exchange sent a row that breaks OHLCV rules
+"""
+
+from __future__ import annotations
+
+
+class CandlelakeError(Exception):
+    """Base class of every error candlelake raises on purpose."""
+
+
+class UsageError(CandlelakeError):
+    """The user asked for something invalid; the message names the value and what is allowed."""
+
+
+class TransientError(CandlelakeError):
+    """A failure that a later attempt may not repeat."""
+
+
+class RateLimited(TransientError):
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class TerminalError(CandlelakeError):
+    """A failure that retrying cannot fix."""
+
+
+class IpBanned(TerminalError):
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class ChecksumMismatch(TerminalError):
+    def __init__(self, message: str, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class DataValidationError(TerminalError):
+    """Rows that violate OHLCV invariants; never written."""

@@ -1,0 +1,1 @@
+"""Request planning: pages, weight budgets and retry policy."""

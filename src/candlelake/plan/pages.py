@@ -1,0 +1,75 @@
+"""Pick page sizes from an endpoint's weight tiers and split a window into pages. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from candlelake.timeutil import MINUTE_MS, Window
+
+
+@dataclass(frozen=True)
+class WeightTier:
+    """Requests with `min_limit <= limit <= max_limit` cost `weight`."""
+
+    min_limit: int
+    max_limit: int
+    weight: int
+
+
+@dataclass(frozen=True)
+class EndpointCost:
+    tiers: tuple[WeightTier, ...]
+
+    @property
+    def max_limit(self) -> int:
+        return max(t.max_limit for t in self.tiers)
+
+    def weight(self, limit: int) -> int:
+        for tier in self.tiers:
+            if tier.min_limit <= limit <= tier.max_limit:
+                return tier.weight
+        raise ValueError(f"limit {limit} is outside every weight tier")
+
+    def best_page_size(self) -> int:
+        """The limit with the most candles per unit of weight (ties go to the larger page)."""
+        return max((t.max_limit for t in self.tiers), key=lambda lim: (lim / self.weight(lim), lim))
+
+    def limit_for(self, minutes: int, page_size: int) -> int:
+        """The limit to ask for when only `minutes` candles remain: never above the page size."""
+        return max(1, min(minutes, page_size))
+
+
+# Binance spot GET /api/v3/klines: weight 2 whatever the limit, max 1000.
+SPOT_KLINES = EndpointCost((WeightTier(1, 1000, 2),))
+# Binance USD-M GET /fapi/v1/klines: [1,100) -> 1, [100,500) -> 2, [500,1000] -> 5, >1000 -> 10.
+FUTURES_KLINES = EndpointCost(
+    (
+        WeightTier(1, 99, 1),
+        WeightTier(100, 499, 2),
+        WeightTier(500, 1000, 5),
+        WeightTier(1001, 1500, 10),
+    )
+)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One klines request: candles opening in `window`, asking for `limit` rows."""
+
+    window: Window
+    limit: int
+    weight: int
+
+
+def plan_pages(window: Window, cost: EndpointCost, page_size: int | None = None) -> list[Page]:
+    """Split `window` into consecutive pages of at most `page_size` minutes."""
+    size = page_size or cost.best_page_size()
+    pages = []
+    start = window.start_ms
+    while start < window.end_ms:
+        minutes = min(size, (window.end_ms - start) // MINUTE_MS)
+        limit = cost.limit_for(minutes, size)
+        end = start + minutes * MINUTE_MS
+        pages.append(Page(Window(start, end), limit, cost.weight(limit)))
+        start = end
+    return pages

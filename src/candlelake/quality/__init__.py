@@ -1,0 +1,1 @@
+"""Data-quality accounting: every minute of a window is either in the lake or explained."""

@@ -1,0 +1,1 @@
+"""Row validation: pure checks on fetched candles before anything is written."""

@@ -1,0 +1,101 @@
+"""OHLCV invariants. Pure: a table goes in, the good rows and a list of problems come out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from candlelake.timeutil import MINUTE_MS, Window
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    timestamp: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Validated:
+    table: pa.Table
+    problems: tuple[RowProblem, ...]
+    duplicates_dropped: int
+
+
+def validate_klines(table: pa.Table, window: Window) -> Validated:
+    """Sort, deduplicate by open time and keep only rows that obey the candle rules.
+
+    Identical duplicates are dropped silently (pages may overlap); duplicates that
+    disagree, and rows that break a rule, are returned as problems and not kept.
+    """
+    if table.num_rows == 0:
+        return Validated(table, (), 0)
+    table = table.sort_by("timestamp")
+    ts = table.column("timestamp").to_numpy()
+    problems: list[RowProblem] = []
+    keep = np.ones(len(ts), dtype=bool)
+
+    same_as_prev = np.zeros(len(ts), dtype=bool)
+    same_as_prev[1:] = ts[1:] == ts[:-1]
+    duplicates = 0
+    if same_as_prev.any():
+        values = {name: table.column(name).to_numpy() for name in table.column_names}
+        for i in np.flatnonzero(same_as_prev):
+            identical = all(_same(values[name][i], values[name][i - 1]) for name in table.column_names)
+            keep[i] = False
+            if identical:
+                duplicates += 1
+            else:
+                keep[i - 1] = False
+                problems.append(RowProblem(int(ts[i]), "conflicting duplicate rows"))
+
+    checks = _rule_violations(table, window)
+    for reason, bad in checks:
+        for i in np.flatnonzero(bad & keep):
+            problems.append(RowProblem(int(ts[i]), reason))
+        keep &= ~bad
+    good = table.filter(pa.array(keep))
+    problems.sort(key=lambda p: p.timestamp)
+    return Validated(good, tuple(problems), duplicates)
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and np.isnan(a) and np.isnan(b):
+        return True
+    return bool(a == b)
+
+
+def _col(table: pa.Table, name: str) -> np.ndarray:
+    return pc.fill_null(table.column(name).cast(pa.float64()), np.nan).to_numpy()
+
+
+def _rule_violations(table: pa.Table, window: Window) -> list[tuple[str, np.ndarray]]:
+    ts = table.column("timestamp").to_numpy()
+    o, h, lo, c, v = (_col(table, n) for n in ("open", "high", "low", "close", "volume"))
+    finite = np.isfinite(np.stack([o, h, lo, c, v])).all(0)
+    outside = (ts < window.start_ms) | (ts >= window.end_ms)
+    with np.errstate(invalid="ignore"):
+        checks = [
+            ("value missing or not a finite number", ~finite),
+            ("open time not on a minute boundary", ts % MINUTE_MS != 0),
+            ("open time outside the requested window", outside),
+            ("high below open or close", h < np.maximum(o, c)),
+            ("low above open or close", lo > np.minimum(o, c)),
+            ("negative volume", v < 0),
+        ]
+        names = set(table.column_names)
+        if "close_time" in names:
+            close_time = table.column("close_time").to_numpy(zero_copy_only=False)
+            bad_close = close_time != ts + MINUTE_MS - 1
+            checks.append(("close time is not open time + 59999 ms", bad_close))
+        if "number_of_trades" in names:
+            trades = _col(table, "number_of_trades")
+            checks.append(("negative or missing trade count", ~(trades >= 0)))
+        if "taker_buy_base_volume" in names:
+            taker = _col(table, "taker_buy_base_volume")
+            quote = _col(table, "quote_volume")
+            checks.append(("taker volume outside [0, volume]", ~((taker >= 0) & (taker <= v))))
+            checks.append(("negative or missing quote volume", ~(quote >= 0)))
+    return checks
