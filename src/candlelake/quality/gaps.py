@@ -50,7 +50,7 @@ class Gap:
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Gap:
-        kind = "excluded" if data.get("kind") == "excluded" else "missing"
+        kind: GapKind = "excluded" if data.get("kind") == "excluded" else "missing"
         return cls(int(str(data["start_ms"])), int(str(data["end_ms"])), kind, str(data["reason"]))
 
     def __str__(self) -> str:
