@@ -1,0 +1,139 @@
+"""What a run did: rows written per symbol and every missing or excluded minute, with reasons."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from candlelake.quality.gaps import Gap, merge_gaps
+from candlelake.timeutil import Window, fmt_ms
+
+
+@dataclass
+class SymbolReport:
+    symbol: str
+    status: str = "trading"
+    listed_ms: int | None = None
+    delisted_ms: int | None = None
+    rows_written: int = 0
+    days_written: int = 0
+    days_skipped: int = 0
+    gaps: list[Gap] = field(default_factory=list)
+    sources: dict[dt.date, str] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def merged_gaps(self) -> list[Gap]:
+        return merge_gaps(self.gaps)
+
+    @property
+    def missing(self) -> list[Gap]:
+        return [g for g in self.merged_gaps() if g.kind == "missing"]
+
+    @property
+    def excluded(self) -> list[Gap]:
+        return [g for g in self.merged_gaps() if g.kind == "excluded"]
+
+    @property
+    def missing_minutes(self) -> int:
+        return sum(g.minutes for g in self.missing)
+
+    @property
+    def excluded_minutes(self) -> int:
+        return sum(g.minutes for g in self.excluded)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "symbol": self.symbol,
+            "status": self.status,
+            "listed": fmt_ms(self.listed_ms) if self.listed_ms is not None else None,
+            "delisted": fmt_ms(self.delisted_ms) if self.delisted_ms is not None else None,
+            "rows_written": self.rows_written,
+            "days_written": self.days_written,
+            "days_skipped": self.days_skipped,
+            "missing_minutes": self.missing_minutes,
+            "excluded_minutes": self.excluded_minutes,
+            "missing": [g.to_dict() for g in self.missing],
+            "excluded": [g.to_dict() for g in self.excluded],
+            "sources": {d.isoformat(): s for d, s in sorted(self.sources.items())},
+            "files": self.files,
+            "errors": self.errors,
+        }
+
+
+@dataclass
+class RunReport:
+    dataset: str
+    market: str
+    window: Window
+    requested_end_ms: int
+    symbols: list[SymbolReport] = field(default_factory=list)
+    requests: int = 0
+    weight: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    elapsed_s: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def clamped(self) -> bool:
+        return self.window.end_ms < self.requested_end_ms
+
+    @property
+    def rows_written(self) -> int:
+        return sum(s.rows_written for s in self.symbols)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors) or any(s.errors for s in self.symbols)
+
+    def symbols_with_missing(self) -> list[SymbolReport]:
+        return [s for s in self.symbols if s.missing]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "market": self.market,
+            "window": {"start": fmt_ms(self.window.start_ms), "end_exclusive": fmt_ms(self.window.end_ms)},
+            "clamped_from": fmt_ms(self.requested_end_ms) if self.clamped else None,
+            "rows_written": self.rows_written,
+            "requests": self.requests,
+            "weight": self.weight,
+            "retries": self.retries,
+            "rate_limited": self.rate_limited,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "errors": self.errors,
+            "symbols": [s.to_dict() for s in self.symbols],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def summary_lines(self) -> list[str]:
+        """Human summary: one line per symbol with anything to say, then one total line."""
+        lines = []
+        for s in self.symbols:
+            notes = []
+            if s.status != "trading":
+                notes.append(s.status)
+            for gap in s.excluded:
+                notes.append(f"excluded {gap}")
+            for gap in s.missing:
+                notes.append(f"MISSING {gap}")
+            for err in s.errors:
+                notes.append(f"ERROR {err}")
+            head = f"{s.symbol}: {s.rows_written} rows in {s.days_written} day files"
+            if s.days_skipped:
+                head += f", {s.days_skipped} days already complete"
+            lines.append(head + ("" if not notes else "; " + "; ".join(notes)))
+        missing = sum(s.missing_minutes for s in self.symbols)
+        excluded = sum(s.excluded_minutes for s in self.symbols)
+        clamp = f" (end clamped to last closed minute {fmt_ms(self.window.end_ms)})" if self.clamped else ""
+        lines.append(
+            f"done: {len(self.symbols)} symbols, {self.rows_written} rows, {missing} missing minutes, "
+            f"{excluded} excluded minutes, {self.requests} requests, weight {self.weight}, "
+            f"{self.retries} retries, {self.elapsed_s:.1f} s{clamp} -> {self.dataset}"
+        )
+        return lines
