@@ -1,0 +1,145 @@
+"""Which data.binance.vision kline files cover a set of UTC days. Pure: no I/O, no clock.
+
+Layout (binance.md §4.1)::
+
+    {base}/data/{spot|futures/um}/{daily|monthly}/klines/{SYM}/{interval}/{SYM}-{interval}-{label}.zip
+
+Publication (binance.md §4.4): a daily file appears some hours after its day ends, a
+monthly file days (up to about two weeks) after its month ends. A day that cannot have
+a file yet is not planned at all; the caller fills it from REST.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from itertools import groupby
+from typing import Literal
+
+from candlelake.markets import Market, to_exchange_id
+
+ArchivePeriod = Literal["daily", "monthly"]
+REAL_ARCHIVE_URL = "https://data.binance.vision"
+ENV_ARCHIVE_URL = "CANDLELAKE_BINANCE_ARCHIVE_URL"
+
+# Day D is planned from a daily file iff today - D >= this. With 1, yesterday is
+# tried (usually published ~8 h after midnight; a 404 just sends it to REST).
+DAILY_MIN_AGE_DAYS = 1
+# A month is planned from its monthly file iff it ended at least this many days
+# ago; maintainers say "before mid of the new month" (binance.md §4.4). Younger
+# months use daily files, which cover the same candles.
+MONTHLY_MIN_AGE_DAYS = 15
+
+_MARKET_PATH: dict[str, str] = {"spot": "spot", "futures": "futures/um"}
+
+
+@dataclass(frozen=True)
+class ArchiveFile:
+    """One archive zip and the requested days it is used for (a subset of the file's days)."""
+
+    market: Market
+    symbol: str  # BASE_QUOTE
+    period: ArchivePeriod
+    label: str  # "2024-01" (monthly) or "2024-01-05" (daily)
+    days: tuple[date, ...]
+    url: str  # the .zip URL; the checksum is at url + ".CHECKSUM"
+
+    @property
+    def checksum_url(self) -> str:
+        return self.url + ".CHECKSUM"
+
+    @property
+    def file_name(self) -> str:
+        return self.url.rsplit("/", 1)[-1]
+
+
+def archive_url(
+    base_url: str,
+    market: Market,
+    period: ArchivePeriod,
+    symbol: str,
+    label: str,
+    interval: str = "1m",
+) -> str:
+    """The .zip URL of one kline archive file; `symbol` is `BASE_QUOTE`."""
+    if market not in _MARKET_PATH:
+        raise ValueError(f"unknown market {market!r}")
+    if period not in ("daily", "monthly"):
+        raise ValueError(f"unknown archive period {period!r}")
+    sym = to_exchange_id(symbol)
+    root = base_url.rstrip("/")
+    return f"{root}/data/{_MARKET_PATH[market]}/{period}/klines/{sym}/{interval}/{sym}-{interval}-{label}.zip"
+
+
+def plan_archive_files(
+    base_url: str,
+    market: Market,
+    symbol: str,
+    days: Sequence[date],
+    *,
+    today: date,
+    download_period: ArchivePeriod | None = None,
+    daily_min_age_days: int = DAILY_MIN_AGE_DAYS,
+    monthly_min_age_days: int = MONTHLY_MIN_AGE_DAYS,
+) -> list[ArchiveFile]:
+    """Plan the archive files for `days` (any order, duplicates ignored), sorted by first day.
+
+    Default: a calendar month whose every day is requested, and which ended at least
+    `monthly_min_age_days` ago, comes from its monthly file; other days come from daily
+    files. Days younger than `daily_min_age_days` (today included) are not planned.
+
+    `download_period="daily"` uses daily files only. `download_period="monthly"` uses a
+    monthly file for every month that has ended, even partly requested ones (the file's
+    `days` are just the requested days of it); a month that has not ended has no monthly
+    file, so its ended days still come from daily files rather than all going to REST.
+    """
+    wanted = sorted(set(days))
+    files: list[ArchiveFile] = []
+    for (year, month), group in groupby(wanted, key=lambda d: (d.year, d.month)):
+        month_days = list(group)
+        next_month = _first_of_next_month(year, month)
+        whole = len(month_days) == calendar.monthrange(year, month)[1]
+        if download_period == "monthly":
+            use_monthly = today >= next_month
+        elif download_period == "daily":
+            use_monthly = False
+        elif download_period is None:
+            use_monthly = whole and (today - next_month).days >= monthly_min_age_days
+        else:
+            raise ValueError(f"unknown download period {download_period!r}")
+        if use_monthly:
+            label = f"{year:04d}-{month:02d}"
+            url = archive_url(base_url, market, "monthly", symbol, label)
+            files.append(ArchiveFile(market, symbol, "monthly", label, tuple(month_days), url))
+            continue
+        for day in month_days:
+            if (today - day).days < daily_min_age_days:
+                continue
+            label = day.isoformat()
+            url = archive_url(base_url, market, "daily", symbol, label)
+            files.append(ArchiveFile(market, symbol, "daily", label, (day,), url))
+    return files
+
+
+def as_daily_files(file: ArchiveFile, *, base_url: str) -> list[ArchiveFile]:
+    """The daily files for the days of `file`: the fallback for a missing or incomplete monthly file."""
+    if file.period == "daily":
+        return [file]
+    return [
+        ArchiveFile(
+            file.market,
+            file.symbol,
+            "daily",
+            day.isoformat(),
+            (day,),
+            archive_url(base_url, file.market, "daily", file.symbol, day.isoformat()),
+        )
+        for day in file.days
+    ]
+
+
+def _first_of_next_month(year: int, month: int) -> date:
+    last = calendar.monthrange(year, month)[1]
+    return date(year, month, last) + timedelta(days=1)
