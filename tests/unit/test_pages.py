@@ -1,3 +1,5 @@
+import itertools
+
 from candlelake.plan.pages import FUTURES_KLINES, SPOT_KLINES, plan_pages
 from candlelake.timeutil import MINUTE_MS, Window
 
@@ -34,7 +36,7 @@ def test_pages_tile_the_window_exactly_and_price_each_page_by_its_limit():
     pages = plan_pages(day, FUTURES_KLINES)
     assert [p.window.minutes for p in pages] == [499, 499, 442]
     assert pages[0].window.start_ms == day.start_ms and pages[-1].window.end_ms == day.end_ms
-    assert all(a.window.end_ms == b.window.start_ms for a, b in zip(pages, pages[1:], strict=False))
+    assert all(a.window.end_ms == b.window.start_ms for a, b in itertools.pairwise(pages))
     assert [p.weight for p in pages] == [2, 2, 2]
     tail = plan_pages(Window(0, 50 * MINUTE_MS), FUTURES_KLINES)
     assert [(p.limit, p.weight) for p in tail] == [(50, 1)]
