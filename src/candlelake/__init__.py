@@ -1,1 +1,21 @@
+"""candlelake: a complete, verified lake of crypto market candles."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from candlelake.lake.reader import read
+
+__all__ = ["__version__", "read"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so that `import candlelake` (and the CLI's --help) does not load pyarrow and pandas.
+    if name == "read":
+        from candlelake.lake.reader import read
+
+        return read
+    raise AttributeError(f"module 'candlelake' has no attribute {name!r}")

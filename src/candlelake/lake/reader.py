@@ -1,0 +1,251 @@
+"""Read a slice of a dataset: chosen symbols, a time range, on local disk or S3.
+
+Partitions are pruned by listing only the directories the request can touch
+(`currency_pair=`, `year=`, `month=`) and, for day files, by their names; no other file is
+opened. Files written by upstream (uuid names, several per month) are read the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+from collections.abc import Sequence
+from typing import Literal, overload
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+from fsspec import AbstractFileSystem
+
+from candlelake.errors import UsageError
+from candlelake.lake import layout
+from candlelake.lake.schema import PARTITION_SCHEMA, lake_schema
+from candlelake.lake.storage import DatasetLocation, normalize_url
+from candlelake.markets import check_symbol
+from candlelake.timeutil import DAY_MS, from_ms, parse_timestamp, to_ms
+
+TimeLike = dt.datetime | dt.date | str | int | pd.Timestamp
+
+
+@overload
+def read(
+    dataset: str | DatasetLocation,
+    symbols: Sequence[str] | None = ...,
+    start: TimeLike | None = ...,
+    end: TimeLike | None = ...,
+    *,
+    columns: Sequence[str] | None = ...,
+    as_: Literal["pandas"] = ...,
+    aws_profile: str | None = ...,
+    endpoint_url: str | None = ...,
+) -> pd.DataFrame: ...
+
+
+@overload
+def read(
+    dataset: str | DatasetLocation,
+    symbols: Sequence[str] | None = ...,
+    start: TimeLike | None = ...,
+    end: TimeLike | None = ...,
+    *,
+    columns: Sequence[str] | None = ...,
+    as_: Literal["arrow"],
+    aws_profile: str | None = ...,
+    endpoint_url: str | None = ...,
+) -> pa.Table: ...
+
+
+def read(
+    dataset: str | DatasetLocation,
+    symbols: Sequence[str] | None = None,
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
+    *,
+    columns: Sequence[str] | None = None,
+    as_: Literal["pandas", "arrow"] = "pandas",
+    aws_profile: str | None = None,
+    endpoint_url: str | None = None,
+) -> pd.DataFrame | pa.Table:
+    """Read candles of `symbols` (default: all) with open time in `[start, end]`.
+
+    Args:
+        dataset: the dataset root (`<lake>/v3/<tokens...>`), as a URL, a local path or a
+            `DatasetLocation`.
+        start, end: both included, like upstream. A datetime, an ISO string, epoch ms, or a
+            date; a date (or a `YYYY-MM-DD` string) as `end` means the whole of that UTC day.
+            A naive time is UTC.
+        columns: data columns to return; `timestamp` and `currency_pair` always come back.
+        as_: `"pandas"` gives a DataFrame indexed by a UTC DatetimeIndex named `timestamp`
+            (built from the int `timestamp` column, which stays, as upstream); `"arrow"` gives
+            an Arrow table. Rows are sorted by (currency_pair, timestamp).
+        aws_profile, endpoint_url: S3 settings when `dataset` is a URL.
+
+    Raises:
+        UsageError: no dataset there, a bad symbol, column or time, or start after end.
+    """
+    location = (
+        dataset
+        if isinstance(dataset, DatasetLocation)
+        else DatasetLocation(normalize_url(dataset), aws_profile=aws_profile, endpoint_url=endpoint_url)
+    )
+    start_ms = None if start is None else _to_ms(start, end_of_day=False)
+    end_ms = None if end is None else _to_ms(end, end_of_day=True)
+    if start_ms is not None and end_ms is not None and start_ms > end_ms:
+        raise UsageError(f"start {from_ms(start_ms)} is after end {from_ms(end_ms)}")
+    wanted = None if symbols is None else [check_symbol(s) for s in symbols]
+
+    fs, root = location.filesystem()
+    if not fs.isdir(root):
+        raise UsageError(f"no dataset at {location.url}")
+    files = select_files(fs, root, wanted, start_ms, end_ms)
+    table = _scan(fs, root, files, wanted, start_ms, end_ms, columns)
+    if as_ == "arrow":
+        return table
+    return to_pandas(table)
+
+
+def to_pandas(table: pa.Table) -> pd.DataFrame:
+    """The pandas form of a `read` result: a UTC DatetimeIndex named `timestamp`."""
+    frame = table.to_pandas()
+    frame.index = pd.DatetimeIndex(
+        pd.to_datetime(frame["timestamp"].to_numpy(), unit="ms", utc=True), name="timestamp"
+    )
+    return frame
+
+
+def select_files(
+    fs: AbstractFileSystem,
+    root: str,
+    symbols: Sequence[str] | None,
+    start_ms: int | None,
+    end_ms: int | None,
+) -> list[str]:
+    """The files a read can need, found by listing only the partitions in range."""
+    first_day = None if start_ms is None else from_ms(start_ms).date()
+    last_day = None if end_ms is None else from_ms(end_ms).date()
+    if symbols is None:
+        symbols = sorted(
+            value
+            for name in _list(fs, root, "directory")
+            if (value := layout.parse_segment(posixpath.basename(name), "currency_pair"))
+        )
+    files: list[str] = []
+    for symbol in symbols:
+        symbol_dir = posixpath.join(root, layout.segment("currency_pair", symbol))
+        for month_dir in _month_dirs(fs, symbol_dir, first_day, last_day):
+            for path in _list(fs, month_dir, "file"):
+                day = layout.parse_day_file_name(posixpath.basename(path))
+                # Day files are pruned by name; other (upstream) files by their month only.
+                if day is not None and (
+                    (first_day is not None and day < first_day) or (last_day is not None and day > last_day)
+                ):
+                    continue
+                files.append(path)
+    return files
+
+
+def _month_dirs(
+    fs: AbstractFileSystem, symbol_dir: str, first: dt.date | None, last: dt.date | None
+) -> list[str]:
+    if first is not None and last is not None:
+        # A bounded range names its partitions: no need to list years and months.
+        return [
+            posixpath.join(symbol_dir, layout.segment("year", y), layout.segment("month", m))
+            for y, m in layout.months_between(first, last)
+        ]
+    low = (first.year, first.month) if first else (0, 0)
+    high = (last.year, last.month) if last else (10_000, 13)
+    found = []
+    for year_dir in _list(fs, symbol_dir, "directory"):
+        year = _int_segment(year_dir, "year")
+        if year is None or not low[0] <= year <= high[0]:
+            continue
+        for month_dir in _list(fs, year_dir, "directory"):
+            month = _int_segment(month_dir, "month")
+            if month is not None and low <= (year, month) <= high:
+                found.append(month_dir)
+    return sorted(found)
+
+
+def _int_segment(path: str, key: str) -> int | None:
+    value = layout.parse_segment(posixpath.basename(path.rstrip("/")), key)
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def _list(fs: AbstractFileSystem, directory: str, kind: str) -> list[str]:
+    try:
+        entries = fs.ls(directory, detail=True)
+    except FileNotFoundError:
+        return []
+    return sorted(
+        str(e["name"]).rstrip("/")
+        for e in entries
+        if e.get("type") == kind and not layout.is_hidden(str(e["name"]))
+    )
+
+
+def _scan(
+    fs: AbstractFileSystem,
+    root: str,
+    files: list[str],
+    symbols: Sequence[str] | None,
+    start_ms: int | None,
+    end_ms: int | None,
+    columns: Sequence[str] | None,
+) -> pa.Table:
+    # The dataset's columns come from the first file; files lacking one read it as null.
+    if files:
+        with fs.open(files[0], "rb") as handle:
+            present = set(pq.read_schema(handle).names)
+        stored = [f for f in lake_schema(full=True) if f.name in present]
+    else:
+        stored = list(lake_schema(full=False))
+    schema = pa.schema(stored + list(PARTITION_SCHEMA))
+    if columns is None:
+        selected = schema.names
+    else:
+        unknown = [c for c in columns if c not in schema.names]
+        if unknown:
+            raise UsageError(f"unknown column(s) {', '.join(unknown)}; available: {', '.join(schema.names)}")
+        selected = [c for c in schema.names if c in {"timestamp", "currency_pair", *columns}]
+    if not files:
+        return schema.empty_table().select(selected)
+
+    dataset = ds.dataset(
+        files,
+        schema=schema,
+        format="parquet",
+        filesystem=fs,
+        partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"),
+        partition_base_dir=root,
+    )
+    condition = None
+    ts = ds.field("timestamp")
+    for part in (
+        None if start_ms is None else ts >= start_ms,
+        None if end_ms is None else ts <= end_ms,
+        None if symbols is None else ds.field("currency_pair").isin(list(symbols)),
+    ):
+        if part is not None:
+            condition = part if condition is None else condition & part
+    table = dataset.to_table(columns=selected, filter=condition)
+    return table.sort_by([("currency_pair", "ascending"), ("timestamp", "ascending")])
+
+
+def _to_ms(value: TimeLike, *, end_of_day: bool) -> int:
+    """Epoch ms of a time bound; a bare date as an end bound means its last millisecond."""
+    if isinstance(value, bool):
+        raise UsageError(f"not a time: {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = dt.date.fromisoformat(text) if len(text) == 10 else parse_timestamp(text)
+        except ValueError:
+            raise UsageError(f"cannot parse time {text!r}; use ISO 8601 or YYYY-MM-DD") from None
+    if isinstance(value, dt.datetime):  # includes pd.Timestamp
+        return to_ms(value)
+    start = to_ms(dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC))
+    return start + DAY_MS - 1 if end_of_day else start

@@ -1,0 +1,85 @@
+"""Columns, types and per-file metadata of lake files.
+
+Each file holds, in this order: `timestamp` (int64, candle open time in UTC ms), `open`, `high`,
+`low`, `close`, `volume` (float64); with full Binance klines also `close_time`, `quote_volume`,
+`number_of_trades`, `taker_buy_base_volume`, `taker_buy_quote_volume`; then `exchange_id`
+(string) and `knowledge_timestamp` (timestamp[ns, UTC], when the data was fetched). The
+partition columns live only in the path. The footer carries a `DayMeta` as JSON under the
+key-value metadata key `candlelake`, so a file says what it covers without being read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Final
+
+import pyarrow as pa
+
+from candlelake import __version__
+from candlelake.klines import EXTRA_FIELDS, OHLCV_FIELDS
+
+META_KEY: Final = b"candlelake"
+META_FORMAT: Final = 1
+COMPRESSION: Final = "zstd"
+
+OHLCV_COLUMNS: Final[tuple[str, ...]] = tuple(name for name, _ in OHLCV_FIELDS)
+KLINE_EXTRA_COLUMNS: Final[tuple[str, ...]] = tuple(name for name, _ in EXTRA_FIELDS)
+FULL_KLINE_COLUMNS: Final[tuple[str, ...]] = OHLCV_COLUMNS + KLINE_EXTRA_COLUMNS
+METADATA_COLUMNS: Final[tuple[str, ...]] = ("exchange_id", "knowledge_timestamp")
+
+_METADATA_FIELDS = (
+    pa.field("exchange_id", pa.string()),
+    pa.field("knowledge_timestamp", pa.timestamp("ns", tz="UTC")),
+)
+# Upstream's dtypes: currency_pair object, year and month int32.
+PARTITION_SCHEMA: Final = pa.schema(
+    [("currency_pair", pa.string()), ("year", pa.int32()), ("month", pa.int32())]
+)
+
+
+def lake_schema(full: bool) -> pa.Schema:
+    """The stored columns; `full` adds Binance's extra kline fields."""
+    data = OHLCV_FIELDS + (EXTRA_FIELDS if full else ())
+    return pa.schema([pa.field(n, t) for n, t in data] + list(_METADATA_FIELDS))
+
+
+@dataclass(frozen=True)
+class DayMeta:
+    """What one day file covers, stored in its footer.
+
+    `window_start_ms`/`window_end_ms` is the half-open part of the day the file covers (a day
+    still in progress is partial). `complete` means the whole window was fetched without
+    failures. `gaps` lists missing or excluded minutes as `{"start_ms", "end_ms", "reason"}`.
+    """
+
+    symbol: str
+    day: dt.date
+    window_start_ms: int
+    window_end_ms: int
+    rows: int
+    complete: bool
+    source: str
+    archive_sha256: str | None = None
+    gaps: tuple[dict[str, Any], ...] = ()
+    writer: str = field(default=f"candlelake {__version__}")
+
+    def __post_init__(self) -> None:
+        # Accept a list from JSON or callers; keep the stored value immutable.
+        object.__setattr__(self, "gaps", tuple(dict(g) for g in self.gaps))
+
+    def to_json(self) -> bytes:
+        data = asdict(self)
+        data["day"] = self.day.isoformat()
+        data["gaps"] = list(self.gaps)
+        data["format"] = META_FORMAT
+        return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> DayMeta:
+        """Parse `to_json` output; keys this version does not know are ignored."""
+        data = json.loads(raw)
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        known["day"] = dt.date.fromisoformat(known["day"])
+        return cls(**known)

@@ -1,0 +1,204 @@
+"""One filesystem layer (fsspec) for local paths and `s3://` URLs.
+
+Local paths and `file://` URLs use the local filesystem; `s3://bucket/prefix` uses s3fs, with
+credentials from the standard AWS chain (environment, shared config and credentials files,
+container or instance roles). `aws_profile` picks a profile from the shared files, and
+`endpoint_url` (or the environment variable `CANDLELAKE_S3_ENDPOINT_URL`) points at an
+S3-compatible store such as MinIO. Any other fsspec URL (`memory://`) works too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import posixpath
+import tempfile
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import fsspec
+from fsspec import AbstractFileSystem
+from fsspec.implementations.local import LocalFileSystem
+
+from candlelake.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+ENDPOINT_ENV: Final = "CANDLELAKE_S3_ENDPOINT_URL"
+PROBE_PREFIX: Final = ".candlelake-probe-"
+
+
+def _protocol(url: str) -> str:
+    return url.split("://", 1)[0].lower() if "://" in url else "file"
+
+
+def normalize_url(url: str) -> str:
+    """A canonical spelling: local paths absolute (no `file://`), no trailing `/`."""
+    if not url.strip():
+        raise UsageError("empty lake location")
+    protocol = _protocol(url)
+    if protocol == "file":
+        local = url.split("://", 1)[1] if "://" in url else url
+        return os.path.abspath(os.path.expanduser(local))
+    if protocol == "s3a":
+        raise UsageError(f"unsupported URL {url!r}; write s3:// instead of s3a://")
+    head, rest = url.split("://", 1)
+    return f"{head.lower()}://{rest.rstrip('/')}"
+
+
+def join_url(url: str, *parts: str) -> str:
+    """Append `/`-separated parts to a URL or local path."""
+    clean = [p.strip("/") for p in parts if p.strip("/")]
+    if _protocol(url) == "file":
+        return os.path.join(url, *clean)
+    return "/".join([url.rstrip("/"), *clean])
+
+
+@dataclass(frozen=True)
+class DatasetLocation:
+    """Where a dataset lives: its root URL (lake base + signature path) and how to reach it.
+
+    `storage_options` go to the fsspec filesystem unchanged (for example `key` and `secret`);
+    they are left out of `repr` because they may hold secrets.
+    """
+
+    url: str
+    aws_profile: str | None = None
+    endpoint_url: str | None = None
+    storage_options: Mapping[str, Any] = field(default_factory=dict, repr=False, hash=False)
+
+    @property
+    def is_local(self) -> bool:
+        return _protocol(self.url) == "file"
+
+    def filesystem(self) -> tuple[AbstractFileSystem, str]:
+        """A fresh filesystem and the dataset root as a path inside it."""
+        return open_filesystem(
+            self.url,
+            aws_profile=self.aws_profile,
+            endpoint_url=self.endpoint_url,
+            storage_options=self.storage_options,
+        )
+
+    def child(self, *parts: str) -> DatasetLocation:
+        """The same storage settings, one level (or more) deeper."""
+        return DatasetLocation(
+            join_url(self.url, *parts),
+            aws_profile=self.aws_profile,
+            endpoint_url=self.endpoint_url,
+            storage_options=self.storage_options,
+        )
+
+
+def open_filesystem(
+    url: str,
+    *,
+    aws_profile: str | None = None,
+    endpoint_url: str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+) -> tuple[AbstractFileSystem, str]:
+    """Build the filesystem for `url`; return it with the path to use inside it."""
+    url = normalize_url(url)
+    protocol = _protocol(url)
+    options: dict[str, Any] = dict(storage_options or {})
+    if protocol == "file":
+        return LocalFileSystem(), url
+    if protocol == "s3":
+        endpoint = endpoint_url or os.environ.get(ENDPOINT_ENV) or None
+        if endpoint:
+            options.setdefault("endpoint_url", endpoint)
+        if aws_profile:
+            options.setdefault("profile", aws_profile)
+        # Another process may write to the lake at any time: never answer from a stale listing.
+        options.setdefault("use_listings_cache", False)
+    elif aws_profile or endpoint_url:
+        raise UsageError(f"aws_profile and endpoint_url apply to s3:// only, not to {url!r}")
+    # skip_instance_cache: fsspec would otherwise share one instance, and its state, per
+    # argument set across the whole process.
+    fs = fsspec.filesystem(protocol, skip_instance_cache=True, **options)
+    return fs, fs._strip_protocol(url)
+
+
+def url_of(fs: AbstractFileSystem, path: str) -> str:
+    """The URL (or local path) of `path` inside `fs`, as the user would write it."""
+    if isinstance(fs, LocalFileSystem):
+        return path
+    return fs.unstrip_protocol(path)
+
+
+def write_atomic(fs: AbstractFileSystem, path: str, data: bytes, *, temp_path: str) -> None:
+    """Make `path` hold exactly `data`, with no moment at which a reader sees a partial file.
+
+    Local: write `temp_path` (same directory), fsync, then `os.replace`, which is atomic on
+    POSIX. Object stores: one PUT of the finished bytes (a completed multipart upload above
+    100 MB), and an object only becomes visible once complete; `temp_path` is unused.
+    """
+    if not isinstance(fs, LocalFileSystem):
+        fs.pipe_file(path, data)
+        return
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    try:
+        with open(temp_path, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_path, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_path)
+        raise
+    # Persist the rename itself, so that a power cut cannot bring back the old file.
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def ensure_writable(location: DatasetLocation) -> None:
+    """Raise UsageError unless files can be created under `location`; create nothing.
+
+    The check writes and deletes one hidden probe file (readers ignore names starting with
+    `.`). Locally the probe goes into the nearest existing ancestor, so no directory is made.
+    """
+    if location.is_local:
+        _ensure_local_writable(location.url)
+        return
+    try:
+        fs, root = location.filesystem()
+        probe = posixpath.join(root, f"{PROBE_PREFIX}{uuid.uuid4().hex}")
+        fs.pipe_file(probe, b"")
+    except Exception as exc:  # botocore, aiohttp and fsspec errors share no base class
+        raise UsageError(f"cannot write to {location.url}: {_reason(exc)}") from None
+    try:
+        fs.rm_file(probe)
+    except Exception as exc:  # a write-only grant still lets the download work
+        log.warning("could not delete write probe %s: %s", url_of(fs, probe), _reason(exc))
+
+
+def _ensure_local_writable(path: str) -> None:
+    target = Path(path)
+    ancestor = target
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UsageError(f"cannot write to {path}: {ancestor} is not a directory")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=PROBE_PREFIX, dir=ancestor)
+    except OSError as exc:
+        raise UsageError(f"cannot write to {path}: {_reason(exc)}") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,234 @@
+"""Write one Parquet file per (symbol, UTC day), atomically, replacing any earlier version.
+
+Idempotency comes from the file name: the same (symbol, day) always maps to the same path, so
+re-running a day replaces exactly that file and can never add duplicate rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import posixpath
+from collections import defaultdict
+from collections.abc import Iterable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from fsspec import AbstractFileSystem
+
+from candlelake.lake import layout
+from candlelake.lake.layout import open_dataset
+from candlelake.lake.schema import (
+    COMPRESSION,
+    KLINE_EXTRA_COLUMNS,
+    META_KEY,
+    METADATA_COLUMNS,
+    DayMeta,
+    lake_schema,
+)
+from candlelake.lake.storage import DatasetLocation, ensure_writable, url_of, write_atomic
+from candlelake.markets import check_symbol
+from candlelake.timeutil import day_window, fmt_ms
+
+log = logging.getLogger(__name__)
+
+# One ranged GET of this size almost always holds the whole footer of a day file.
+_TAIL_BYTES = 64 * 1024
+
+__all__ = ["DatasetLocation", "LakeWriter", "open_dataset"]
+
+
+class LakeWriter:
+    """Writes day files into one dataset. Not meant for two writers on the same day at once."""
+
+    def __init__(self, location: DatasetLocation) -> None:
+        self.location = location
+        self._fs, self._root = location.filesystem()
+
+    def check_writable(self) -> None:
+        """Raise UsageError if the dataset cannot be written; creates nothing."""
+        ensure_writable(self.location)
+
+    def path_of(self, symbol: str, day: dt.date) -> str:
+        """The URL (or local path) of the day file, whether or not it exists."""
+        return url_of(self._fs, self._path(symbol, day))
+
+    def write_day(
+        self,
+        symbol: str,
+        day: dt.date,
+        table: pa.Table,
+        meta: DayMeta,
+        *,
+        exchange_id: str,
+        knowledge_time: dt.datetime,
+    ) -> str:
+        """Write (or replace) the file of `symbol` on `day`; return its URL or local path.
+
+        `table` holds the kline columns (OHLCV, or all of Binance's); `exchange_id` and
+        `knowledge_timestamp` are added here. Raises ValueError, before anything is written,
+        if rows fall outside `meta`'s window, repeat or go back in time, hold nulls, or if
+        `meta` does not describe this table.
+        """
+        check_symbol(symbol)
+        lake_table = _to_lake_table(table, exchange_id=exchange_id, knowledge_time=knowledge_time)
+        _check_meta(symbol, day, lake_table, meta)
+        _check_rows(lake_table, meta)
+        data = serialize(lake_table, meta)
+        path = self._path(symbol, day)
+        write_atomic(self._fs, path, data, temp_path=layout.temp_path_for(path))
+        return url_of(self._fs, path)
+
+    def read_meta(self, symbol: str, day: dt.date) -> DayMeta | None:
+        """The stored `DayMeta` of a day file (read from its footer only), or None if absent."""
+        path = self._path(symbol, day)
+        try:
+            size = int(self._fs.info(path)["size"])
+        except FileNotFoundError:
+            return None
+        tail = self._fs.cat_file(path, start=max(0, size - _TAIL_BYTES), end=size)
+        return _meta_from_tail(self._fs, path, size, tail)
+
+    def existing_days(self, symbol: str, days: Iterable[dt.date]) -> dict[dt.date, DayMeta]:
+        """The days among `days` that have a readable file, with their metadata.
+
+        One listing per month partition, then one ranged read of each file's tail (issued
+        concurrently on object stores). A file whose footer cannot be read counts as absent,
+        so it gets rewritten.
+        """
+        check_symbol(symbol)
+        by_month: dict[tuple[int, int], set[dt.date]] = defaultdict(set)
+        for day in days:
+            by_month[(day.year, day.month)].add(day)
+        found: dict[str, tuple[dt.date, int]] = {}
+        for (year, month), wanted in sorted(by_month.items()):
+            directory = posixpath.join(self._root, layout.partition_dir(symbol, year, month))
+            for path, size in self._list_files(directory):
+                file_day = layout.parse_day_file_name(posixpath.basename(path))
+                if file_day is not None and file_day in wanted:
+                    found[path] = (file_day, size)
+        if not found:
+            return {}
+        paths = list(found)
+        sizes = [found[p][1] for p in paths]
+        tails = self._fs.cat_ranges(paths, [max(0, s - _TAIL_BYTES) for s in sizes], sizes, on_error="return")
+        result: dict[dt.date, DayMeta] = {}
+        for path, size, tail in zip(paths, sizes, tails, strict=True):
+            try:
+                if isinstance(tail, BaseException):
+                    raise tail
+                meta = _meta_from_tail(self._fs, path, size, tail)
+            except Exception as exc:  # a torn or foreign file is simply not "done"
+                log.warning("ignoring unreadable lake file %s: %s", url_of(self._fs, path), exc)
+                continue
+            if meta is not None:
+                result[found[path][0]] = meta
+        return result
+
+    def _path(self, symbol: str, day: dt.date) -> str:
+        return posixpath.join(self._root, layout.day_file(symbol, day))
+
+    def _list_files(self, directory: str) -> list[tuple[str, int]]:
+        """(path, size) of the visible files in `directory`; none if it does not exist."""
+        try:
+            entries = self._fs.ls(directory, detail=True)
+        except FileNotFoundError:
+            return []
+        return [
+            (str(e["name"]), int(e["size"]))
+            for e in entries
+            if e.get("type") == "file" and not layout.is_hidden(str(e["name"]))
+        ]
+
+
+def serialize(table: pa.Table, meta: DayMeta) -> bytes:
+    """The complete Parquet file, built in memory so that storage gets it in one piece."""
+    metadata = dict(table.schema.metadata or {})
+    metadata[META_KEY] = meta.to_json()
+    sink = pa.BufferOutputStream()
+    pq.write_table(table.replace_schema_metadata(metadata), sink, compression=COMPRESSION)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def _to_lake_table(table: pa.Table, *, exchange_id: str, knowledge_time: dt.datetime) -> pa.Table:
+    if knowledge_time.tzinfo is None:
+        raise ValueError("knowledge_time must be timezone-aware")
+    if not exchange_id:
+        raise ValueError("exchange_id must not be empty")
+    names = set(table.column_names)
+    present_extras = names & set(KLINE_EXTRA_COLUMNS)
+    if present_extras and present_extras != set(KLINE_EXTRA_COLUMNS):
+        missing = [c for c in KLINE_EXTRA_COLUMNS if c not in names]
+        raise ValueError(f"partial kline columns; missing: {', '.join(missing)}")
+    schema = lake_schema(full=bool(present_extras))
+    # Partition columns may ride along from the caller; the path holds them.
+    allowed = set(schema.names) | set(layout.PARTITION_COLUMNS)
+    unknown = [c for c in table.column_names if c not in allowed]
+    if unknown:
+        raise ValueError(f"unexpected columns: {', '.join(unknown)}")
+    data_fields = [f for f in schema if f.name not in METADATA_COLUMNS]
+    missing = [f.name for f in data_fields if f.name not in names]
+    if missing:
+        raise ValueError(f"missing columns: {', '.join(missing)}")
+    columns = []
+    for f in data_fields:
+        column = table.column(f.name)
+        if column.null_count:
+            raise ValueError(f"column {f.name} has {column.null_count} null values")
+        try:
+            columns.append(column.cast(f.type))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise ValueError(f"column {f.name} cannot be stored as {f.type}: {exc}") from None
+    n = table.num_rows
+    columns.append(pa.repeat(pa.scalar(exchange_id, pa.string()), n))
+    knowledge = pa.scalar(knowledge_time.astimezone(dt.UTC), pa.timestamp("ns", tz="UTC"))
+    columns.append(pa.repeat(knowledge, n))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _check_meta(symbol: str, day: dt.date, table: pa.Table, meta: DayMeta) -> None:
+    if (meta.symbol, meta.day) != (symbol, day):
+        raise ValueError(f"meta describes {meta.symbol} {meta.day}, not {symbol} {day}")
+    if meta.rows != table.num_rows:
+        raise ValueError(f"meta says {meta.rows} rows, the table has {table.num_rows}")
+    whole = day_window(day)
+    if not whole.start_ms <= meta.window_start_ms <= meta.window_end_ms <= whole.end_ms:
+        raise ValueError(f"meta window [{meta.window_start_ms}, {meta.window_end_ms}) is not inside {day}")
+
+
+def _check_rows(table: pa.Table, meta: DayMeta) -> None:
+    if table.num_rows == 0:
+        return
+    ts = table.column("timestamp")
+    low, high = pc.min_max(ts).values()
+    if low.as_py() < meta.window_start_ms or high.as_py() >= meta.window_end_ms:
+        raise ValueError(
+            f"rows outside the covered window [{fmt_ms(meta.window_start_ms)}, "
+            f"{fmt_ms(meta.window_end_ms)}): first {fmt_ms(low.as_py())}, "
+            f"last {fmt_ms(high.as_py())}"
+        )
+    if table.num_rows < 2:
+        return
+    steps = pc.subtract(ts.slice(1), ts.slice(0, table.num_rows - 1))
+    if pc.any(pc.equal(steps, 0)).as_py():
+        index = pc.index(steps, 0).as_py()
+        raise ValueError(f"duplicate timestamp {fmt_ms(ts[index].as_py())}")
+    if pc.any(pc.less(steps, 0)).as_py():
+        index = pc.index(pc.less(steps, 0), True).as_py()
+        raise ValueError(f"rows not sorted by timestamp at {fmt_ms(ts[index + 1].as_py())}")
+
+
+def _meta_from_tail(fs: AbstractFileSystem, path: str, size: int, tail: bytes) -> DayMeta | None:
+    """Parse the footer from the last bytes of a file, fetching more if the footer is longer."""
+    if len(tail) < 8 or tail[-4:] != b"PAR1":
+        raise ValueError("not a Parquet file")
+    needed = int.from_bytes(tail[-8:-4], "little") + 8
+    if needed > len(tail):
+        if needed > size:
+            raise ValueError("Parquet footer longer than the file")
+        tail = fs.cat_file(path, start=size - needed, end=size)
+    # pyarrow reads only the footer, so the tail alone is enough to parse the metadata.
+    metadata = pq.read_metadata(pa.BufferReader(tail)).metadata or {}
+    raw = metadata.get(META_KEY)
+    return DayMeta.from_json(raw) if raw is not None else None
