@@ -1,0 +1,122 @@
+"""Manual backfill DAG: every (job, day) of ``[start, end]`` as one mapped download task.
+
+Trigger it with params ``start`` and ``end`` (``YYYY-MM-DD``, both inclusive). ``plan``
+expands them into one command per job and day; ``download`` is mapped over that list and
+runs in the pool ``backfill_pool`` so that the number of concurrent downloads, and with it
+the load on the exchange's request-weight budget, is bounded by the pool's slots::
+
+    airflow pools set candlelake_backfill 2 "candlelake backfills (Binance weight budget)"
+
+Commands are computed at run time from the params; XCom values are not rendered as
+templates, so the arguments are built without Jinja escaping.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG, Param, TriggerRule, task
+
+from candlelake.airflow.command import Window, download_bulk_args
+from candlelake.airflow.factory import (
+    JobLike,
+    as_job,
+    default_args,
+    failure_notifiers,
+    start_date,
+)
+from candlelake.airflow.notifiers import FailureAlertOperator
+from candlelake.airflow.runners import Runner, make_runner
+from candlelake.airflow.settings import DagName, Job, StageSettings, load_settings
+
+
+def days(start: str, end: str, *, max_days: int) -> list[dt.date]:
+    """The UTC days from ``start`` to ``end`` inclusive; ValueError if reversed or too long."""
+    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    if last < first:
+        raise ValueError(f"end {end} is before start {start}")
+    count = (last - first).days + 1
+    if count > max_days:
+        raise ValueError(f"{count} days requested; at most {max_days} per backfill run")
+    return [first + dt.timedelta(days=i) for i in range(count)]
+
+
+def plan_commands(
+    jobs: Sequence[Job], settings: StageSettings, runner: Runner, start: str, end: str
+) -> list[dict[str, Any]]:
+    """One operator-kwargs dict per (job, day), in job-major order."""
+    return [
+        runner.expand_kwargs(download_bulk_args(job, Window.day(day), settings, escape=False))
+        for job in jobs
+        for day in days(start, end, max_days=settings.backfill_max_days)
+    ]
+
+
+def build_backfill_dag(
+    dag_file: str | Path,
+    jobs: Iterable[JobLike],
+    *,
+    settings_file: str | Path | None = None,
+    **overrides: Any,
+) -> DAG:
+    """Build the manual backfill DAG of ``dag_file`` (pass ``__file__``)."""
+    name, settings = load_settings(dag_file, overrides, settings_file=settings_file)
+    return build_backfill_dag_from_settings(name, settings, [as_job(j) for j in jobs])
+
+
+def build_backfill_dag_from_settings(name: DagName, settings: StageSettings, jobs: Sequence[Job]) -> DAG:
+    if not jobs:
+        raise ValueError(f"DAG {name.dag_id}: at least one job is needed")
+    runner = make_runner(settings, name.stage)
+    yesterday = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
+    with DAG(
+        dag_id=name.dag_id,
+        description=f"Manual backfill: {settings.description}",
+        schedule=None,
+        start_date=start_date(settings),
+        catchup=False,
+        max_active_runs=1,
+        tags=[name.stage, "backfill"],
+        default_args=default_args(settings),
+        params={
+            "start": Param(yesterday, type="string", format="date", description="first day"),
+            "end": Param(yesterday, type="string", format="date", description="last day"),
+        },
+        doc_md=__doc__,
+    ) as dag:
+
+        @task(task_id="plan")
+        def plan(
+            lake_url: str, env: dict[str, str], params: dict[str, Any] | None = None
+        ) -> list[dict[str, Any]]:
+            # lake_url and env arrive rendered (task arguments are templated); the mapped
+            # values built from them are not rendered again.
+            assert params is not None
+            rendered = dataclasses.replace(settings, lake_url=lake_url, env=env)
+            return plan_commands(
+                jobs, rendered, make_runner(rendered, name.stage), params["start"], params["end"]
+            )
+
+        start = EmptyOperator(task_id="start_dag")
+        commands = plan(lake_url=settings.lake_url, env=dict(settings.env))
+        download = runner.mapped(
+            task_id=f"download.{settings.download_mode}",
+            expand_input=commands,
+            pool=settings.backfill_pool,
+        )
+        end_download = EmptyOperator(task_id="end_download")
+        end_dag = EmptyOperator(task_id="end_dag", trigger_rule=TriggerRule.NONE_FAILED)
+        alert = FailureAlertOperator(
+            task_id="notify_failure",
+            notifiers=failure_notifiers(settings),
+            trigger_rule=TriggerRule.ONE_FAILED,
+            retries=0,
+        )
+        start >> commands >> download >> end_download >> end_dag
+        end_download >> alert >> end_dag
+    return dag

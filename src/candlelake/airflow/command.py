@@ -1,0 +1,106 @@
+"""The ``candlelake download-bulk`` argv of one job, as a list (never a shell string).
+
+Arguments end up in Airflow *templated* fields, so a literal value that happens to contain
+Jinja syntax (or ends like a template file name, e.g. ``.json``) would be rendered or loaded
+as a template. :func:`literal` protects such values; only the window is a template.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from candlelake.airflow.settings import Job, StageSettings
+
+# Data interval → the days it covers, end inclusive: `[D 00:00, D 23:59]` for a daily
+# interval. Taken from the data interval (not the logical date) so scheduled and manual
+# runs agree; pendulum's isoformat gives `2024-02-19T00:00:00+00:00`.
+WINDOW_START_TEMPLATE = "{{ data_interval_start.in_timezone('UTC').start_of('day').isoformat() }}"
+WINDOW_END_TEMPLATE = (
+    "{{ data_interval_end.in_timezone('UTC').start_of('day').subtract(minutes=1).isoformat() }}"
+)
+
+# Extensions that some operators treat as "load this template file" (Docker: .sh/.bash/.env,
+# Kubernetes: .yaml/.yml/.json); the superset keeps any runner safe.
+_TEMPLATE_EXTS = (".sh", ".bash", ".env", ".yaml", ".yml", ".json", ".sql", ".txt", ".j2")
+_JINJA_MARKERS = ("{{", "}}", "{%", "%}", "{#", "#}")
+
+
+def literal(value: str) -> str:
+    """Return ``value`` so that Jinja renders it back to exactly ``value``.
+
+    Values without Jinja markers or template-file endings are returned unchanged.
+    """
+    if not any(m in value for m in _JINJA_MARKERS) and not value.endswith(_TEMPLATE_EXTS):
+        return value
+    if "endraw" in value:
+        raise ValueError(f"value {value!r} cannot be passed literally through Jinja")
+    return "{% raw %}" + value + "{% endraw %}"
+
+
+@dataclass(frozen=True)
+class Window:
+    """Start and end (inclusive) of a download, as ISO strings or templates rendering to them."""
+
+    start: str
+    end: str
+
+    @classmethod
+    def from_data_interval(cls) -> Window:
+        """The window rendered at run time from the run's data interval."""
+        return cls(start=WINDOW_START_TEMPLATE, end=WINDOW_END_TEMPLATE)
+
+    @classmethod
+    def day(cls, day: dt.date) -> Window:
+        """The literal window of one UTC day, ``[D 00:00, D 23:59]``."""
+        start = dt.datetime.combine(day, dt.time(0, 0), tzinfo=dt.UTC)
+        end = start + dt.timedelta(days=1, minutes=-1)
+        return cls(start=start.isoformat(), end=end.isoformat())
+
+
+def _same(value: str) -> str:
+    return value
+
+
+def lake_args(lake_url: str, *, escape: bool = True) -> list[str]:
+    """``--s3_path`` for object-store URLs, ``--dst_dir`` for local paths."""
+    lit = literal if escape else _same
+    if lake_url.startswith("file://"):
+        return ["--dst_dir", lit(lake_url[len("file://") :])]
+    if "://" in lake_url:
+        # A templated URL such as s3://{{ var.value.x }} must stay a template.
+        return ["--s3_path", lake_url]
+    return ["--dst_dir", lit(lake_url)]
+
+
+def download_bulk_args(
+    job: Job, window: Window, settings: StageSettings, *, escape: bool = True
+) -> list[str]:
+    """Arguments after ``download-bulk`` for one job; window strings are kept as given.
+
+    ``escape=False`` is for arguments that will not pass through Jinja (mapped XCom values).
+    """
+    lit = literal if escape else _same
+    args = [
+        "--download_mode", lit(settings.download_mode),
+        "--downloading_entity", lit(settings.downloading_entity),
+        "--action_tag", lit(settings.action_tag),
+        "--vendor", lit(job.vendor),
+        "--exchange_id", lit(job.exchange),
+        "--universe", lit(job.universe),
+        "--data_type", lit(job.data_type),
+        "--contract_type", lit(job.contract),
+        "--data_format", lit(settings.data_format),
+        "--start_timestamp", window.start,
+        "--end_timestamp", window.end,
+        *lake_args(settings.lake_url, escape=escape),
+    ]  # fmt: skip
+    if settings.version:
+        args += ["--version", lit(settings.version)]
+    if settings.aws_profile:
+        args += ["--aws_profile", lit(settings.aws_profile)]
+    if settings.assert_on_missing_data:
+        args.append("--assert_on_missing_data")
+    if settings.log_level:
+        args += ["-v", lit(settings.log_level)]
+    return args

@@ -1,0 +1,310 @@
+"""How a task executes ``candlelake download-bulk``: local process, Docker, Kubernetes or ECS.
+
+Every runner passes the command as an argv list to something that never involves a shell
+(``subprocess`` without ``shell=True``, the Docker API, a pod's ``args``, an ECS container
+override), so a value with quotes, ``;`` or ``$(...)`` arrives as one literal argument.
+The image's ENTRYPOINT is ``candlelake``, so container runners pass ``download-bulk ...``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException
+
+from candlelake.airflow.settings import Stage, StageSettings
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+SUBCOMMAND = "download-bulk"
+
+
+def _safe_name(text: str) -> str:
+    """A file-name-safe rendering of a run id or task id."""
+    return re.sub(r"[^A-Za-z0-9._=-]+", "_", text)
+
+
+class DownloadBulkOperator(BaseOperator):
+    """Run ``python -m candlelake download-bulk ARGS`` as a subprocess of the worker.
+
+    The interpreter is the worker's own ``sys.executable`` (resolved at run time, not at parse
+    time, because the DAG processor and the worker may be different machines). ``env`` is
+    laid over the worker's environment, which is where secrets such as AWS credentials come
+    from; neither is logged. With ``report_dir`` the run report is written to
+    ``<report_dir>/<dag_id>/<run_id>/<task_id>[.<map_index>].json`` and its path is returned.
+    """
+
+    template_fields: Sequence[str] = ("args", "env")
+    template_fields_renderers: ClassVar[dict[str, str]] = {"args": "py", "env": "json"}
+    ui_color = "#cfe8fc"
+
+    def __init__(
+        self,
+        *,
+        args: Sequence[str],
+        env: Mapping[str, str] | None = None,
+        report_dir: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.args = list(args)
+        self.env = dict(env or {})
+        self.report_dir = report_dir
+        self._proc: subprocess.Popen[str] | None = None
+
+    def _report_path(self, context: Context) -> Path | None:
+        if not self.report_dir:
+            return None
+        ti = context["ti"]
+        name = _safe_name(ti.task_id)
+        if ti.map_index is not None and ti.map_index >= 0:
+            name += f".{ti.map_index}"
+        return Path(self.report_dir) / _safe_name(ti.dag_id) / _safe_name(ti.run_id) / f"{name}.json"
+
+    def execute(self, context: Context) -> str | None:
+        args = [str(a) for a in self.args]
+        report = self._report_path(context)
+        if report is not None:
+            report.parent.mkdir(parents=True, exist_ok=True)
+            report.unlink(missing_ok=True)  # a retry must not return the failed try's report
+            args += ["--report_json", str(report)]
+        argv = [sys.executable, "-m", "candlelake", SUBCOMMAND, *args]
+        self.log.info("Running: %s", shlex.join(argv))
+        env = {**os.environ, **{str(k): str(v) for k, v in self.env.items()}}
+        # start_new_session: on_kill can then stop the child and anything it started.
+        self._proc = subprocess.Popen(
+            argv,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,
+        )
+        assert self._proc.stdout is not None
+        for line in self._proc.stdout:
+            self.log.info("%s", line.rstrip("\n"))
+        code = self._proc.wait()
+        self._proc = None
+        if report is not None and report.exists():
+            self.log.info("Run report: %s", report)
+        if code != 0:
+            raise AirflowException(f"candlelake {SUBCOMMAND} exited with code {code}")
+        return str(report) if report is not None and report.exists() else None
+
+    def on_kill(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            os.killpg(self._proc.pid, signal.SIGTERM)
+
+
+def local_argv_prefix() -> list[str]:
+    """What the local runner puts before the download-bulk arguments (for docs and tests)."""
+    return [sys.executable, "-m", "candlelake", SUBCOMMAND]
+
+
+class Runner:
+    """Builds the download operator of one stage; subclasses decide where the command runs.
+
+    ``operator`` makes one task; ``mapped`` makes a dynamically mapped task whose per-item
+    arguments come from ``expand_kwargs(args)`` (used by the backfill DAG's planning task).
+    """
+
+    operator_class: type[BaseOperator]
+
+    def __init__(self, settings: StageSettings) -> None:
+        self.settings = settings
+
+    def static_kwargs(self) -> dict[str, Any]:
+        """Operator arguments shared by every task of this runner."""
+        raise NotImplementedError
+
+    def expand_kwargs(self, args: list[str]) -> dict[str, Any]:
+        """Operator arguments that carry one command."""
+        raise NotImplementedError
+
+    def operator(self, *, task_id: str, args: list[str], **kwargs: Any) -> BaseOperator:
+        return self.operator_class(
+            task_id=task_id, **self.static_kwargs(), **self.expand_kwargs(args), **kwargs
+        )
+
+    def mapped(self, *, task_id: str, expand_input: Any, **kwargs: Any) -> Any:
+        partial = self.operator_class.partial(task_id=task_id, **self.static_kwargs(), **kwargs)
+        return partial.expand_kwargs(expand_input)
+
+
+class LocalRunner(Runner):
+    """A subprocess on the Airflow worker (``sys.executable -m candlelake``)."""
+
+    operator_class = DownloadBulkOperator
+
+    def static_kwargs(self) -> dict[str, Any]:
+        return {"env": dict(self.settings.env), "report_dir": self.settings.report_dir}
+
+    def expand_kwargs(self, args: list[str]) -> dict[str, Any]:
+        return {"args": list(args)}
+
+
+class DockerRunner(Runner):
+    """A container on a Docker engine (DockerOperator); the image's entrypoint is candlelake."""
+
+    def __init__(self, settings: StageSettings) -> None:
+        super().__init__(settings)
+        from airflow.providers.docker.operators.docker import DockerOperator
+
+        self.operator_class = DockerOperator
+
+    def static_kwargs(self) -> dict[str, Any]:
+        d = self.settings.docker
+        kwargs: dict[str, Any] = {
+            "image": d.image,
+            "docker_url": d.docker_url,
+            "environment": dict(self.settings.env),
+            "auto_remove": d.auto_remove,
+            # No bind mount of the worker's temp dir: the command writes to the lake only.
+            "mount_tmp_dir": False,
+        }
+        if d.network_mode:
+            kwargs["network_mode"] = d.network_mode
+        if d.docker_conn_id:
+            kwargs["docker_conn_id"] = d.docker_conn_id
+        return kwargs
+
+    def expand_kwargs(self, args: list[str]) -> dict[str, Any]:
+        return {"command": [SUBCOMMAND, *args]}
+
+
+class KubernetesRunner(Runner):
+    """A pod (KubernetesPodOperator); ``arguments`` go to the image's entrypoint."""
+
+    def __init__(self, settings: StageSettings) -> None:
+        super().__init__(settings)
+        from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+
+        self.operator_class = KubernetesPodOperator
+
+    def static_kwargs(self) -> dict[str, Any]:
+        from kubernetes.client import models as k8s
+
+        k = self.settings.kubernetes
+        limits = {"memory": k.memory_limit} if k.memory_limit else None
+        kwargs: dict[str, Any] = {
+            "image": k.image,
+            "namespace": k.namespace,
+            "env_vars": dict(self.settings.env),
+            "container_resources": k8s.V1ResourceRequirements(
+                requests={"cpu": k.cpu_request, "memory": k.memory_request}, limits=limits
+            ),
+            "get_logs": True,
+            "on_finish_action": "delete_pod",
+        }
+        optional = {
+            "kubernetes_conn_id": k.kubernetes_conn_id,
+            "in_cluster": k.in_cluster,
+            "service_account_name": k.service_account_name,
+            "image_pull_policy": k.image_pull_policy,
+        }
+        kwargs.update({key: v for key, v in optional.items() if v is not None})
+        return kwargs
+
+    def expand_kwargs(self, args: list[str]) -> dict[str, Any]:
+        return {"arguments": [SUBCOMMAND, *args]}
+
+
+class EcsRunner(Runner):
+    """An ECS task, Fargate by default (EcsRunTaskOperator); the command is a container override.
+
+    Upstream's settings (§9) without its import-time Variable reads and without K1.
+    """
+
+    def __init__(self, settings: StageSettings, stage: Stage) -> None:
+        super().__init__(settings)
+        from airflow.providers.amazon.aws.operators.ecs import EcsRunTaskOperator
+
+        self.operator_class = EcsRunTaskOperator
+        self.stage = stage
+
+    @property
+    def task_definition(self) -> str:
+        return self.settings.ecs.task_definition_name(self.stage)
+
+    @property
+    def container_name(self) -> str:
+        # Upstream's convention: the container is named like its task definition.
+        return self.settings.ecs.container_name or self.task_definition
+
+    def static_kwargs(self) -> dict[str, Any]:
+        e = self.settings.ecs
+        kwargs: dict[str, Any] = {
+            "cluster": e.cluster,
+            "task_definition": self.task_definition,
+            "launch_type": e.launch_type.upper(),
+            "awslogs_group": e.awslogs_group or f"/ecs/{self.task_definition}",
+            "awslogs_stream_prefix": e.awslogs_stream_prefix or f"ecs/{self.container_name}",
+            "container_name": self.container_name,
+            "waiter_max_attempts": e.waiter_max_attempts,
+            "number_logs_exception": e.number_logs_exception,
+            "aws_conn_id": e.aws_conn_id,
+        }
+        if e.region:
+            kwargs["region_name"] = e.region
+            kwargs["awslogs_region"] = e.region
+        if e.platform_version:
+            kwargs["platform_version"] = e.platform_version
+        if e.subnets or e.security_groups:
+            kwargs["network_configuration"] = {
+                "awsvpcConfiguration": {
+                    "subnets": list(e.subnets),
+                    "securityGroups": list(e.security_groups),
+                    "assignPublicIp": "ENABLED" if e.assign_public_ip else "DISABLED",
+                }
+            }
+        return kwargs
+
+    def expand_kwargs(self, args: list[str]) -> dict[str, Any]:
+        e = self.settings.ecs
+        container: dict[str, Any] = {
+            "name": self.container_name,
+            "command": [SUBCOMMAND, *args],
+        }
+        if self.settings.env:
+            container["environment"] = [{"name": k, "value": v} for k, v in sorted(self.settings.env.items())]
+        overrides: dict[str, Any] = {
+            "containerOverrides": [container],
+            "cpu": str(e.cpu),
+            "memory": str(e.memory),
+        }
+        if e.ephemeral_storage_gib:
+            overrides["ephemeralStorage"] = {"sizeInGiB": e.ephemeral_storage_gib}
+        return {"overrides": overrides}
+
+
+def make_runner(settings: StageSettings, stage: Stage) -> Runner:
+    """The runner chosen by ``settings.runner``."""
+    if settings.runner == "local":
+        return LocalRunner(settings)
+    if settings.runner == "docker":
+        return DockerRunner(settings)
+    if settings.runner == "kubernetes":
+        return KubernetesRunner(settings)
+    if settings.runner == "ecs":
+        return EcsRunner(settings, stage)
+    raise ValueError(f"unknown runner {settings.runner!r}")
+
+
+def report_from_path(path: str | None) -> dict[str, Any] | None:
+    """Load a run report written by the local runner (``None`` when there is none)."""
+    if not path or not Path(path).exists():
+        return None
+    data: dict[str, Any] = json.loads(Path(path).read_text())
+    return data

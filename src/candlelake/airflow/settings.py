@@ -1,0 +1,333 @@
+"""Stage, DAG id and per-stage settings of a candlelake DAG file.
+
+A DAG file is named ``{stage}.{dag_name}.py``; the stage is its first dot-token and the DAG id
+is the whole name without ``.py`` (upstream's convention). Settings come from
+``candlelake_dags.toml`` beside the DAG file, merged in this order (later wins)::
+
+    built-in defaults of the stage
+    < [defaults]                     (every stage, every DAG)
+    < [stages.<stage>]               (one stage)
+    < [dags."<dag_id>"]              (one DAG)
+    < keyword overrides given to the factory in the DAG file
+
+Nothing here reads an Airflow Variable or Connection. Values that upstream kept in
+Variables are *templates* rendered at run time, e.g. the preprod lake defaults to
+``s3://{{ var.value.preprod_s3_data_bucket }}``. A schedule is a parse-time property of a
+DAG, so it comes from the file only (see docs/airflow.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, cast, get_args
+
+Stage = Literal["test", "preprod", "prod"]
+RunnerKind = Literal["local", "docker", "kubernetes", "ecs"]
+STAGES: tuple[Stage, ...] = get_args(Stage)
+RUNNERS: tuple[RunnerKind, ...] = get_args(RunnerKind)
+SETTINGS_FILE_NAME = "candlelake_dags.toml"
+
+
+class SettingsError(ValueError):
+    """A DAG file name or a settings file is invalid; the message says what and where."""
+
+
+@dataclass(frozen=True)
+class DagName:
+    """Stage and DAG id parsed from a DAG file name."""
+
+    stage: Stage
+    dag_id: str
+    file: Path
+
+
+def parse_dag_file(path: str | Path) -> DagName:
+    """Return stage and DAG id of ``{stage}.{dag_name}.py``; raise SettingsError otherwise."""
+    file = Path(path)
+    if file.suffix != ".py":
+        raise SettingsError(f"DAG file {file.name!r} must end in .py")
+    dag_id = file.name[: -len(".py")]
+    stage, sep, rest = dag_id.partition(".")
+    if not sep or not rest:
+        raise SettingsError(
+            f"DAG file {file.name!r} must be named '{{stage}}.{{dag_name}}.py', "
+            f"e.g. 'test.download_periodic_daily_ohlcv_data.py'"
+        )
+    if stage not in STAGES:
+        raise SettingsError(
+            f"DAG file {file.name!r} has stage {stage!r}; the stage (text before the first dot) "
+            f"must be one of {', '.join(STAGES)}"
+        )
+    return DagName(stage=cast(Stage, stage), dag_id=dag_id, file=file)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One dataset to download: upstream's ``(vendor, exchange, contract, data_type, universe)``."""
+
+    vendor: str
+    exchange: str
+    contract: str
+    data_type: str
+    universe: str
+
+    def task_id(self, download_mode: str) -> str:
+        """``download.<mode>.<vendor>.<exchange>.<contract>.<universe>`` (upstream's task id)."""
+        return ".".join(("download", download_mode, self.vendor, self.exchange, self.contract, self.universe))
+
+
+@dataclass(frozen=True)
+class DockerSettings:
+    """Options of the ``docker`` runner (DockerOperator)."""
+
+    image: str = "candlelake:latest"
+    docker_url: str = "unix://var/run/docker.sock"
+    network_mode: str | None = None
+    auto_remove: Literal["never", "success", "force"] = "success"
+    docker_conn_id: str | None = None
+
+
+@dataclass(frozen=True)
+class KubernetesSettings:
+    """Options of the ``kubernetes`` runner (KubernetesPodOperator)."""
+
+    image: str = "candlelake:latest"
+    namespace: str = "default"
+    kubernetes_conn_id: str | None = None
+    in_cluster: bool | None = None
+    service_account_name: str | None = None
+    image_pull_policy: str | None = None
+    cpu_request: str = "250m"
+    memory_request: str = "512Mi"
+    memory_limit: str | None = "1Gi"
+
+
+@dataclass(frozen=True)
+class EcsSettings:
+    """Options of the ``ecs`` runner (EcsRunTaskOperator on Fargate).
+
+    The task definition defaults to ``candlelake[-<stage>][-<user>]`` (``-prod`` is omitted,
+    upstream's ``cmamp`` naming); unlike upstream no stage/user combination is rejected (K1).
+    """
+
+    cluster: str = "candlelake"
+    task_definition: str | None = None
+    task_definition_prefix: str = "candlelake"
+    user: str | None = None
+    container_name: str | None = None
+    launch_type: str = "FARGATE"
+    cpu: int = 256
+    memory: int = 512
+    assign_public_ip: bool = False
+    subnets: tuple[str, ...] = ()
+    security_groups: tuple[str, ...] = ()
+    region: str | None = None
+    aws_conn_id: str | None = "aws_default"
+    awslogs_group: str | None = None
+    awslogs_stream_prefix: str | None = None
+    ephemeral_storage_gib: int | None = None
+    platform_version: str | None = None
+    # Upstream's workaround for apache/airflow#33711: never give up waiting on a long task.
+    waiter_max_attempts: int = 1_000_000
+    number_logs_exception: int = 200
+
+    def task_definition_name(self, stage: Stage) -> str:
+        """The task definition to run: explicit, or derived from stage and user."""
+        if self.task_definition:
+            return self.task_definition
+        parts = [self.task_definition_prefix]
+        if stage != "prod":
+            parts.append(stage)
+        if self.user:
+            parts.append(self.user)
+        return "-".join(parts)
+
+
+@dataclass(frozen=True)
+class StageSettings:
+    """Everything a candlelake DAG needs for one stage; immutable once loaded."""
+
+    stage: Stage
+    lake_url: str
+    schedule: str = "20 1 * * *"
+    start_date: str = "2024-01-01"
+    catchup: bool = False
+    retries: int = 0
+    retry_delay_minutes: float = 5.0
+    execution_timeout_minutes: float | None = 120.0
+    description: str = "Daily OHLCV data download."
+    # Dataset signature tokens (upstream's defaults for the tutorial DAG).
+    download_mode: str = "periodic_daily"
+    downloading_entity: str = "airflow"
+    action_tag: str = "downloaded_1min"
+    data_format: str = "parquet"
+    version: str | None = None
+    assert_on_missing_data: bool = True
+    aws_profile: str | None = None
+    log_level: str | None = None
+    # Where runs of the local runner leave their --report_json files (None: not written).
+    report_dir: str | None = None
+    # Environment of the download command (endpoint URLs and the like; no secrets here).
+    env: Mapping[str, str] = field(default_factory=dict)
+    runner: RunnerKind = "local"
+    docker: DockerSettings = field(default_factory=DockerSettings)
+    kubernetes: KubernetesSettings = field(default_factory=KubernetesSettings)
+    ecs: EcsSettings = field(default_factory=EcsSettings)
+    # Alerts.
+    email_on_failure: bool = False
+    emails: tuple[str, ...] = ()
+    email_from: str | None = None
+    smtp_conn_id: str = "smtp_default"
+    telegram_on_failure: bool = False
+    telegram_conn_id: str = ""
+    telegram_chat_id: str | None = None
+    # Backfill DAG.
+    backfill_pool: str = "candlelake_backfill"
+    backfill_max_days: int = 366
+
+
+def _stage_defaults(stage: Stage) -> dict[str, Any]:
+    """Built-in defaults: upstream's behaviour, with its Variables as run-time templates."""
+    if stage == "test":
+        return {
+            "stage": stage,
+            "lake_url": "demo-lake",
+            "retries": 0,
+            "email_on_failure": False,
+            "telegram_on_failure": False,
+            "telegram_conn_id": "test_telegram_conn",
+        }
+    return {
+        "stage": stage,
+        "lake_url": f"s3://{{{{ var.value.{stage}_s3_data_bucket }}}}",
+        "retries": 1,
+        "email_on_failure": True,
+        "emails": (f"{{{{ var.value.{stage}_notification_email }}}}",),
+        "telegram_on_failure": True,
+        "telegram_conn_id": f"{stage}_telegram_conn",
+        "telegram_chat_id": (f"{{{{ var.value.get('{stage}_datapull_telegram_room_id', '') }}}}"),
+    }
+
+
+_NESTED: dict[str, type] = {
+    "docker": DockerSettings,
+    "kubernetes": KubernetesSettings,
+    "ecs": EcsSettings,
+}
+_TUPLE_FIELDS = {"emails", "subnets", "security_groups"}
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(dict(merged[key]), value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _build(cls: type, values: Mapping[str, Any], where: str) -> Any:
+    """Instantiate a settings dataclass, rejecting unknown keys (typos must not pass silently)."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise SettingsError(
+            f"{where}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in _NESTED and cls is StageSettings:
+            kwargs[key] = _build(_NESTED[key], value, f"{where}.{key}")
+        elif key in _TUPLE_FIELDS:
+            kwargs[key] = (value,) if isinstance(value, str) else tuple(value)
+        else:
+            kwargs[key] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise SettingsError(f"{where}: {exc}") from exc
+
+
+def _validate(settings: StageSettings, where: str) -> None:
+    if settings.runner not in RUNNERS:
+        raise SettingsError(f"{where}: runner {settings.runner!r} is not one of {', '.join(RUNNERS)}")
+    if settings.retries < 0:
+        raise SettingsError(f"{where}: retries must be >= 0, got {settings.retries}")
+    for name, value in settings.env.items():
+        if not _ENV_NAME.match(name) or not isinstance(value, str):
+            raise SettingsError(f'{where}: env entry {name!r} must be NAME = "string"')
+    if settings.email_on_failure and not settings.emails:
+        raise SettingsError(f"{where}: email_on_failure needs at least one address in emails")
+    if settings.telegram_on_failure and not settings.telegram_conn_id:
+        raise SettingsError(f"{where}: telegram_on_failure needs telegram_conn_id")
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: invalid TOML: {exc}") from exc
+
+
+def _resolve_lake(lake_url: str, base_dir: Path) -> str:
+    """Make a relative local lake path absolute against the settings file's folder.
+
+    A worker's current directory is arbitrary, so a relative path must not depend on it.
+    URLs (``s3://…``, ``file://…``) and templates are left as they are.
+    """
+    if "://" in lake_url or "{{" in lake_url:
+        return lake_url
+    path = Path(lake_url).expanduser()
+    return str(path if path.is_absolute() else (base_dir / path).resolve())
+
+
+def load_settings(
+    dag_file: str | Path,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    settings_file: str | Path | None = None,
+) -> tuple[DagName, StageSettings]:
+    """Parse the DAG file name and load its stage's settings.
+
+    ``settings_file`` defaults to ``candlelake_dags.toml`` beside the DAG file; a missing
+    file means built-in defaults only.
+    """
+    name = parse_dag_file(dag_file)
+    file = Path(settings_file) if settings_file else name.file.parent / SETTINGS_FILE_NAME
+    raw = _read_file(file) if file.exists() else {}
+    unknown_sections = sorted(set(raw) - {"defaults", "stages", "dags"})
+    if unknown_sections:
+        raise SettingsError(
+            f"{file}: unknown section(s) {', '.join(unknown_sections)}; "
+            'use [defaults], [stages.<stage>] and [dags."<dag_id>"]'
+        )
+    unknown_stages = sorted(set(raw.get("stages", {})) - set(STAGES))
+    if unknown_stages:
+        raise SettingsError(f"{file}: unknown stage(s) {', '.join(unknown_stages)}")
+    merged = _stage_defaults(name.stage)
+    for layer in (
+        raw.get("defaults", {}),
+        raw.get("stages", {}).get(name.stage, {}),
+        raw.get("dags", {}).get(name.dag_id, {}),
+        overrides or {},
+    ):
+        merged = _deep_merge(merged, layer)
+    if merged.get("stage") != name.stage:
+        raise SettingsError(f"{file}: the stage comes from the file name and cannot be set")
+    where = f"{file} (DAG {name.dag_id})"
+    settings: StageSettings = _build(StageSettings, merged, where)
+    settings = dataclasses.replace(
+        settings,
+        lake_url=_resolve_lake(settings.lake_url, file.parent),
+        report_dir=_resolve_lake(settings.report_dir, file.parent) if settings.report_dir else None,
+    )
+    _validate(settings, where)
+    return name, settings
