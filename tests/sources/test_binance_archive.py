@@ -638,3 +638,41 @@ def test_client_bounds_files_in_flight() -> None:
             assert peak <= 4  # 2 files x (zip + CHECKSUM)
 
     _run(scenario())
+
+
+def test_client_cut_off_body_is_retried_not_counted_as_redownload() -> None:
+    async def scenario() -> None:
+        fake = FakeArchive({})
+        async with serve(fake.handle) as base:
+            file, files = _real_daily(base, "2020-01-01")
+            zip_path = file.url.removeprefix(base)
+            fake.files.update(files)
+            good = files[zip_path]
+            served = 0
+
+            async def handle(request: web.Request) -> web.StreamResponse:
+                nonlocal served
+                if request.path == zip_path:
+                    served += 1
+                    if served <= 2:  # two cut-off transfers without Content-Length, then whole
+                        response = web.StreamResponse()
+                        await response.prepare(request)
+                        await response.write(good[: len(good) // 2])
+                        await response.write_eof()
+                        return response
+                return await fake.handle(request)
+
+            async with serve(handle) as base2:
+                file2 = ArchiveFile(
+                    file.market, file.symbol, file.period, file.label, file.days, base2 + zip_path
+                )
+                async with ArchiveClient(retries=3, backoff_s=0.01) as client:
+                    got = await client.fetch(file2)
+                    assert got.table is not None and got.table.num_rows == 1440
+                    assert client.stats.redownloads == 0 and client.stats.retries == 2
+                    served = -100  # from now on always cut off
+                    with pytest.raises(ChecksumMismatch, match="cut-off") as err:
+                        await client.fetch(file2)
+                    assert err.value.url == file2.url
+
+    _run(scenario())

@@ -19,6 +19,7 @@ import asyncio
 import hashlib
 import io
 import logging
+import random
 import re
 import zipfile
 import zlib
@@ -26,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from types import TracebackType
+from typing import Literal
 
 import aiohttp
 import numpy as np
@@ -202,12 +204,21 @@ def parse_checksum(text: str | bytes) -> tuple[str, str]:
     return parts[0].lower(), name
 
 
-class _BadArchive(Exception):
-    """Internal: the bytes fetched are not a good copy; worth one re-download."""
+_Fault = Literal["checksum", "corrupt", "truncated"]
 
-    def __init__(self, message: str, *, checksum: bool) -> None:
+
+class _BadArchive(Exception):
+    """Internal: the bytes fetched are not a good copy.
+
+    `checksum`: a whole zip whose sha256 differs (stale CHECKSUM or replaced file);
+    `corrupt`: the checksum matches but the content is unreadable; `truncated`: a
+    cut-off transfer (no zip end record, or a cut-off CHECKSUM), which is transport
+    trouble and is retried like a 5xx.
+    """
+
+    def __init__(self, message: str, *, fault: _Fault) -> None:
         super().__init__(message)
-        self.checksum = checksum  # True: sha256 mismatch; False: corrupt content
+        self.fault = fault
 
 
 def read_archive_zip(zip_bytes: bytes, checksum: str | bytes, *, file_name: str) -> tuple[pa.Table, str]:
@@ -219,7 +230,7 @@ def read_archive_zip(zip_bytes: bytes, checksum: str | bytes, *, file_name: str)
     try:
         return _read_archive(zip_bytes, checksum, file_name=file_name)
     except _BadArchive as exc:
-        cls = ChecksumMismatch if exc.checksum else CorruptArchive
+        cls = CorruptArchive if exc.fault == "corrupt" else ChecksumMismatch
         raise cls(str(exc), file_name) from None
 
 
@@ -227,24 +238,26 @@ def _read_archive(zip_bytes: bytes, checksum: str | bytes, *, file_name: str) ->
     try:
         expected, listed_name = parse_checksum(checksum)
     except ValueError as exc:
-        raise _BadArchive(str(exc), checksum=True) from None
+        raise _BadArchive(str(exc), fault="truncated") from None
     if listed_name != file_name:
-        raise _BadArchive(f".CHECKSUM names {listed_name!r}, not {file_name!r}", checksum=True)
+        raise _BadArchive(f".CHECKSUM names {listed_name!r}, not {file_name!r}", fault="checksum")
     actual = hashlib.sha256(zip_bytes).hexdigest()
     if actual != expected:
+        whole = zipfile.is_zipfile(io.BytesIO(zip_bytes))
         raise _BadArchive(
-            f"sha256 {actual} of {len(zip_bytes)} bytes does not match .CHECKSUM {expected}",
-            checksum=True,
+            f"sha256 {actual} of {len(zip_bytes)} bytes does not match .CHECKSUM {expected}"
+            + ("" if whole else " (cut-off zip)"),
+            fault="checksum" if whole else "truncated",
         )
     try:
         with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
             csv_bytes = archive.read(_csv_member(archive, file_name))
     except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError) as exc:
-        raise _BadArchive(f"corrupt zip: {exc}", checksum=False) from None
+        raise _BadArchive(f"corrupt zip: {exc}", fault="corrupt") from None
     try:
         table = parse_kline_csv(csv_bytes)
     except ValueError as exc:
-        raise _BadArchive(str(exc), checksum=False) from None
+        raise _BadArchive(str(exc), fault="corrupt") from None
     return table, actual
 
 
@@ -353,15 +366,15 @@ class ArchiveClient:
 
         A checksum mismatch or a corrupt zip is re-downloaded once (the file may have
         been replaced between the two GETs), then raises ChecksumMismatch (or its
-        subclass CorruptArchive) naming the URL. Transient HTTP failures are retried
-        with bounded backoff and jitter; when they persist, TransientError.
+        subclass CorruptArchive) naming the URL. Transient HTTP failures (5xx, 408,
+        429, timeouts, resets) are retried with bounded backoff and jitter; when they
+        persist, TransientError. A cut-off body is retried the same way and, if it
+        persists, raises ChecksumMismatch.
         """
         async with self._slots:
-            failure: _BadArchive | None = None
-            for attempt in range(2):
-                if attempt:
-                    self.stats.redownloads += 1
-                    log.warning("re-downloading %s: %s", file.url, failure)
+            redownloaded = False
+            truncations = 0
+            while True:
                 zip_bytes, checksum = await self._get_pair(file.url, file.checksum_url)
                 if zip_bytes is None or checksum is None:
                     self.stats.missing += 1
@@ -372,13 +385,22 @@ class ArchiveClient:
                         _read_archive, zip_bytes, checksum, file_name=file.file_name
                     )
                 except _BadArchive as exc:
-                    failure = exc
-                    continue
+                    if exc.fault == "truncated" and truncations < self._retries:
+                        truncations += 1
+                        self.stats.retries += 1
+                        log.info("cut-off download of %s, retrying: %s", file.url, exc)
+                        await asyncio.sleep(self._backoff(truncations))
+                        continue
+                    if not redownloaded and exc.fault != "truncated":
+                        redownloaded = True
+                        self.stats.redownloads += 1
+                        log.warning("re-downloading %s: %s", file.url, exc)
+                        continue
+                    cls = CorruptArchive if exc.fault == "corrupt" else ChecksumMismatch
+                    again = "after one re-download" if redownloaded else f"after {truncations} retries"
+                    raise cls(f"{file.url}: {exc} ({again})", file.url) from None
                 self.stats.files += 1
                 return FetchedArchive(file, table, sha)
-        assert failure is not None
-        cls = ChecksumMismatch if failure.checksum else CorruptArchive
-        raise cls(f"{file.url}: {failure} (also after one re-download)", file.url)
 
     async def fetch_checksum(self, file: ArchiveFile) -> str | None:
         """The sha256 the archive publishes for `file` now, or None if it has none (404)."""
@@ -433,6 +455,10 @@ class ArchiveClient:
             raise TransientError(f"{type(exc).__name__} fetching {url}: {exc}") from exc
         self.stats.bytes += len(body)
         return body
+
+    def _backoff(self, attempt: int) -> float:
+        """Full-jitter exponential backoff, as tenacity's wait_random_exponential."""
+        return random.uniform(0, min(self._max_backoff_s, self._backoff_s * 2**attempt))
 
     def _on_retry(self, state: tenacity.RetryCallState) -> None:
         self.stats.retries += 1
