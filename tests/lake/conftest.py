@@ -1,4 +1,7 @@
-"""Builders for lake tests: kline tables and day metadata with known values."""
+"""Builders for lake tests: kline tables and day metadata with known values.
+
+Test modules are not a package, so they get these through fixtures rather than imports.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +13,6 @@ import pytest
 
 from candlelake.lake.schema import DayMeta
 from candlelake.timeutil import MINUTE_MS, day_window
-
-KNOWLEDGE_TIME = dt.datetime(2024, 2, 20, 0, 5, tzinfo=dt.UTC)
-SPOT_SIGNATURE = "periodic_daily.airflow.downloaded_1min.parquet.ohlcv.spot.v7.ccxt.binance.v1_0_0"
 
 MakeKlines = Callable[..., pa.Table]
 MakeMeta = Callable[..., DayMeta]

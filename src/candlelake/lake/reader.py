@@ -108,9 +108,9 @@ def read(
 def to_pandas(table: pa.Table) -> pd.DataFrame:
     """The pandas form of a `read` result: a UTC DatetimeIndex named `timestamp`."""
     frame = table.to_pandas()
-    frame.index = pd.DatetimeIndex(
-        pd.to_datetime(frame["timestamp"].to_numpy(), unit="ms", utc=True), name="timestamp"
-    )
+    # ns, as upstream's frames; pandas would otherwise pick the unit from the input.
+    index = pd.to_datetime(frame["timestamp"].to_numpy(), unit="ms", utc=True).as_unit("ns")
+    frame.index = pd.DatetimeIndex(index, name="timestamp")
     return frame
 
 
@@ -194,14 +194,13 @@ def _scan(
     end_ms: int | None,
     columns: Sequence[str] | None,
 ) -> pa.Table:
-    # The dataset's columns come from the first file; files lacking one read it as null.
+    # Every lake column always comes back (null where a file lacks it); Binance's extra kline
+    # columns only if the first file has them, since a dataset holds one kind or the other.
+    full = False
     if files:
         with fs.open(files[0], "rb") as handle:
-            present = set(pq.read_schema(handle).names)
-        stored = [f for f in lake_schema(full=True) if f.name in present]
-    else:
-        stored = list(lake_schema(full=False))
-    schema = pa.schema(stored + list(PARTITION_SCHEMA))
+            full = "close_time" in pq.read_schema(handle).names
+    schema = pa.schema(list(lake_schema(full=full)) + list(PARTITION_SCHEMA))
     if columns is None:
         selected = schema.names
     else:
