@@ -31,6 +31,7 @@ RunnerKind = Literal["local", "docker", "kubernetes", "ecs"]
 STAGES: tuple[Stage, ...] = get_args(Stage)
 RUNNERS: tuple[RunnerKind, ...] = get_args(RunnerKind)
 SETTINGS_FILE_NAME = "candlelake_dags.toml"
+_TASK_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 class SettingsError(ValueError):
@@ -77,8 +78,13 @@ class Job:
     universe: str
 
     def task_id(self, download_mode: str) -> str:
-        """``download.<mode>.<vendor>.<exchange>.<contract>.<universe>`` (upstream's task id)."""
-        return ".".join(("download", download_mode, self.vendor, self.exchange, self.contract, self.universe))
+        """``download.<mode>.<vendor>.<exchange>.<contract>.<universe>`` (upstream's task id).
+
+        Characters Airflow does not allow in a task id become ``_``; the values themselves
+        reach the command unchanged.
+        """
+        parts = ("download", download_mode, self.vendor, self.exchange, self.contract, self.universe)
+        return _TASK_ID_UNSAFE.sub("_", ".".join(parts))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,248 @@
+"""The example DAGs, the graph, the timetable and what each runner builds (parse-level)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pendulum
+import pytest
+
+pytest.importorskip("airflow")
+
+from airflow.dag_processing.dagbag import DagBag  # noqa: E402
+from airflow.providers.amazon.aws.operators.ecs import EcsRunTaskOperator  # noqa: E402
+from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator  # noqa: E402
+from airflow.providers.docker.operators.docker import DockerOperator  # noqa: E402
+from airflow.sdk import CronDataIntervalTimetable  # noqa: E402
+
+from candlelake.airflow.factory import build_download_dag, dag_graph_mermaid  # noqa: E402
+from candlelake.airflow.runners import DownloadBulkOperator  # noqa: E402
+
+pytestmark = pytest.mark.airflow
+
+REPO = Path(__file__).resolve().parents[2]
+DAGS = REPO / "dags"
+DAILY = "test.download_periodic_daily_ohlcv_data"
+FARGATE = "preprod.download_periodic_daily_ohlcv_data_fargate"
+JOBS = [("ccxt", "binance", "spot", "ohlcv", "v7"), ("ccxt", "binance", "futures", "ohlcv", "v7.3")]
+SPOT_TASK = "download.periodic_daily.ccxt.binance.spot.v7"
+FUTURES_TASK = "download.periodic_daily.ccxt.binance.futures.v7.3"
+
+# A scheduled run at 2024-02-20 01:20 UTC has the interval [02-19 01:20, 02-20 01:20].
+INTERVAL_START = pendulum.datetime(2024, 2, 19, 1, 20, tz="UTC")
+INTERVAL_END = pendulum.datetime(2024, 2, 20, 1, 20, tz="UTC")
+DAY_START, DAY_END = "2024-02-19T00:00:00+00:00", "2024-02-19T23:59:00+00:00"
+
+
+@pytest.fixture(scope="module")
+def bag() -> DagBag:
+    return DagBag(dag_folder=str(DAGS))
+
+
+def test_every_dag_file_imports_without_errors(bag: DagBag) -> None:
+    assert bag.import_errors == {}
+    files = sorted(p.name[: -len(".py")] for p in DAGS.glob("*.py"))
+    assert sorted(bag.dag_ids) == files
+
+
+def test_daily_graph_shape_and_trigger_rules(bag: DagBag) -> None:
+    dag = bag.dags[DAILY]
+    assert set(dag.task_ids) == {"start_dag", SPOT_TASK, FUTURES_TASK, "end_download", "notify_failure", "end_dag"}
+    down = {t: set(dag.get_task(t).downstream_task_ids) for t in dag.task_ids}
+    assert down["start_dag"] == {SPOT_TASK, FUTURES_TASK}
+    assert down[SPOT_TASK] == down[FUTURES_TASK] == {"end_download"}
+    assert down["end_download"] == {"notify_failure", "end_dag"}
+    assert down["notify_failure"] == {"end_dag"}
+    assert down["end_dag"] == set()
+    assert [t.task_id for t in dag.leaves] == ["end_dag"]
+    assert dag.get_task("notify_failure").trigger_rule == "one_failed"
+    assert dag.get_task("end_dag").trigger_rule == "none_failed"
+    assert dag.get_task(SPOT_TASK).trigger_rule == "all_success"
+
+
+def test_daily_dag_options(bag: DagBag) -> None:
+    test_dag, prod_dag = bag.dags[DAILY], bag.dags[FARGATE]
+    assert (test_dag.max_active_runs, test_dag.catchup, test_dag.tags) == (1, False, {"test"})
+    assert prod_dag.tags == {"preprod"}
+    assert test_dag.description == "Daily OHLCV data download."
+    assert test_dag.get_task(SPOT_TASK).retries == 0
+    assert prod_dag.get_task(SPOT_TASK).retries == 1
+    assert isinstance(test_dag.get_task(SPOT_TASK), DownloadBulkOperator)
+    assert isinstance(prod_dag.get_task(SPOT_TASK), EcsRunTaskOperator)
+    # Preprod alerts by e-mail and Telegram; the alert task itself never retries.
+    alert = prod_dag.get_task("notify_failure")
+    assert [type(n).__name__ for n in alert.notifiers] == ["TelegramFailureNotifier", "EmailFailureNotifier"]
+    assert alert.retries == 0
+    assert test_dag.get_task("notify_failure").notifiers == []
+
+
+def test_timetable_gives_the_daily_data_interval(bag: DagBag) -> None:
+    timetable = bag.dags[DAILY].timetable
+    assert isinstance(timetable, CronDataIntervalTimetable)
+    from airflow.serialization.encoders import coerce_to_core_timetable
+    from airflow.timetables.base import DataInterval, TimeRestriction
+
+    core = coerce_to_core_timetable(timetable)
+    last = DataInterval(
+        pendulum.datetime(2024, 2, 18, 1, 20, tz="UTC"), pendulum.datetime(2024, 2, 19, 1, 20, tz="UTC")
+    )
+    info = core.next_dagrun_info(
+        last_automated_data_interval=last,
+        restriction=TimeRestriction(earliest=pendulum.datetime(2024, 1, 1, tz="UTC"), latest=None, catchup=True),
+    )
+    assert info is not None
+    assert (info.data_interval.start, info.data_interval.end) == (INTERVAL_START, INTERVAL_END)
+    assert info.run_after == INTERVAL_END
+    # A manual run (dag.test, `airflow dags trigger`) at 02-20 01:20 gets the same interval.
+    manual = core.infer_manual_data_interval(run_after=INTERVAL_END)
+    assert (manual.start, manual.end) == (INTERVAL_START, INTERVAL_END)
+
+
+class _Vars:
+    """``var.value.<name>`` for a hand-made template context."""
+
+    def __init__(self, **values: str) -> None:
+        self._values = values
+
+    def __getattr__(self, name: str) -> str:
+        return self._values[name]
+
+    def get(self, name: str, default: str = "") -> str:
+        return self._values.get(name, default)
+
+
+def _render(task: Any, **variables: str) -> Any:
+    context = {
+        "data_interval_start": INTERVAL_START,
+        "data_interval_end": INTERVAL_END,
+        "var": SimpleNamespace(value=_Vars(**variables)),
+    }
+    task.render_template_fields(context)  # type: ignore[arg-type]
+    return task
+
+
+def _flags(argv: list[str]) -> dict[str, str]:
+    return {a: b for a, b in zip(argv, argv[1:], strict=False) if a.startswith("--")}
+
+
+def _dag_in(tmp_path: Path, name: str, settings: str = "", **overrides: Any) -> Any:
+    (tmp_path / "candlelake_dags.toml").write_text(settings)
+    return build_download_dag(tmp_path / f"{name}.py", JOBS, **overrides)
+
+
+def test_local_runner_renders_the_window(tmp_path: Path) -> None:
+    dag = _dag_in(tmp_path, "test.local", lake_url="/lake", env={"CANDLELAKE_BINANCE_URL": "http://sim"})
+    task = _render(dag.get_task(SPOT_TASK))
+    flags = _flags(task.args)
+    assert (flags["--start_timestamp"], flags["--end_timestamp"]) == (DAY_START, DAY_END)
+    assert flags["--dst_dir"] == "/lake"
+    assert task.env == {"CANDLELAKE_BINANCE_URL": "http://sim"}
+
+
+def test_docker_runner_builds_a_docker_operator(tmp_path: Path) -> None:
+    settings = '[defaults.docker]\nimage = "candlelake:1.0"\nnetwork_mode = "host"\n'
+    dag = _dag_in(tmp_path, "test.docker", settings, runner="docker", lake_url="s3://lake")
+    task = _render(dag.get_task(FUTURES_TASK))
+    assert isinstance(task, DockerOperator)
+    assert task.image == "candlelake:1.0"
+    assert task.network_mode == "host"
+    assert task.mount_tmp_dir is False
+    assert task.command[0] == "download-bulk"
+    flags = _flags(task.command)
+    assert (flags["--start_timestamp"], flags["--end_timestamp"]) == (DAY_START, DAY_END)
+    assert (flags["--contract_type"], flags["--universe"], flags["--s3_path"]) == ("futures", "v7.3", "s3://lake")
+
+
+def test_kubernetes_runner_builds_a_pod_operator(tmp_path: Path) -> None:
+    settings = '[defaults.kubernetes]\nimage = "reg/candlelake:2"\nnamespace = "data"\n'
+    dag = _dag_in(tmp_path, "prod.k8s", settings, runner="kubernetes", env={"CANDLELAKE_BINANCE_URL": "http://x"})
+    task = _render(dag.get_task(SPOT_TASK), prod_s3_data_bucket="prod-bucket")
+    assert isinstance(task, KubernetesPodOperator)
+    assert (task.image, task.namespace, task.cmds) == ("reg/candlelake:2", "data", [])
+    assert task.arguments[0] == "download-bulk"
+    flags = _flags(task.arguments)
+    assert (flags["--start_timestamp"], flags["--end_timestamp"]) == (DAY_START, DAY_END)
+    assert flags["--s3_path"] == "s3://prod-bucket"
+    assert {e.name: e.value for e in task.env_vars} == {"CANDLELAKE_BINANCE_URL": "http://x"}
+    assert task.container_resources.requests == {"cpu": "250m", "memory": "512Mi"}
+
+
+def test_ecs_runner_has_upstreams_settings(bag: DagBag) -> None:
+    dag = bag.dags[FARGATE]
+    task = _render(
+        dag.get_task(SPOT_TASK),
+        preprod_s3_data_bucket="cryptokaizen-data.preprod",
+        preprod_ecs_cluster="cluster-1",
+        ecs_public_subnet1="subnet-1",
+        ecs_public_sg="sg-1",
+    )
+    assert isinstance(task, EcsRunTaskOperator)
+    assert (task.cluster, task.task_definition, task.launch_type) == ("cluster-1", "candlelake-preprod", "FARGATE")
+    assert task.awslogs_group == "/ecs/candlelake-preprod"
+    assert task.awslogs_stream_prefix == "ecs/candlelake-preprod"
+    assert task.network_configuration == {
+        "awsvpcConfiguration": {"subnets": ["subnet-1"], "securityGroups": ["sg-1"], "assignPublicIp": "ENABLED"}
+    }
+    assert (task.overrides["cpu"], task.overrides["memory"]) == ("256", "512")
+    (container,) = task.overrides["containerOverrides"]
+    assert container["name"] == "candlelake-preprod"
+    command = container["command"]
+    assert command[0] == "download-bulk"
+    flags = _flags(command)
+    assert (flags["--start_timestamp"], flags["--end_timestamp"]) == (DAY_START, DAY_END)
+    assert flags["--s3_path"] == "s3://cryptokaizen-data.preprod"
+    assert "--assert_on_missing_data" in command
+
+
+@pytest.mark.parametrize("runner", ["local", "docker", "kubernetes", "ecs"])
+def test_hostile_job_value_stays_one_literal_argument(tmp_path: Path, runner: str) -> None:
+    hostile = "v7'; touch /tmp/pwned; echo \"$(touch /tmp/pwned)\" `id` {{ conn.x.password }}.json"
+    dag = build_download_dag(
+        tmp_path / "test.hostile.py", [("ccxt", "binance", "spot", "ohlcv", hostile)], runner=runner
+    )
+    (task_id,) = [t for t in dag.task_ids if t.startswith("download.")]
+    task = _render(dag.get_task(task_id))
+    argv = {
+        "local": lambda t: t.args,
+        "docker": lambda t: t.command,
+        "kubernetes": lambda t: t.arguments,
+        "ecs": lambda t: t.overrides["containerOverrides"][0]["command"],
+    }[runner](task)
+    assert argv.count(hostile) == 1
+    assert argv[argv.index("--universe") + 1] == hostile
+
+
+def test_docs_graph_is_generated_from_the_real_dag(bag: DagBag) -> None:
+    doc = (REPO / "docs" / "airflow.md").read_text()
+    graph = dag_graph_mermaid(bag.dags[DAILY])
+    assert f"```mermaid\n{graph}\n```" in doc, "regenerate with: uv run python docs/airflow_graph.py"
+
+
+def test_repo_dag_folder_can_be_copied_anywhere(tmp_path: Path) -> None:
+    # Settings are found beside the DAG file, not through the working directory.
+    for path in DAGS.iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    bag = DagBag(dag_folder=str(tmp_path))
+    assert bag.import_errors == {}
+    assert len(bag.dag_ids) == len(list(DAGS.glob("*.py")))
+
+
+def test_ds_independent_window_for_other_days(tmp_path: Path) -> None:
+    dag = _dag_in(tmp_path, "test.days", lake_url="/lake")
+    task = dag.get_task(SPOT_TASK)
+    task.render_template_fields(
+        {
+            "data_interval_start": pendulum.datetime(2024, 12, 31, 1, 20, tz="UTC"),
+            "data_interval_end": pendulum.datetime(2025, 1, 1, 1, 20, tz="UTC"),
+        }  # type: ignore[arg-type]
+    )
+    flags = _flags(task.args)
+    assert (flags["--start_timestamp"], flags["--end_timestamp"]) == (
+        "2024-12-31T00:00:00+00:00",
+        "2024-12-31T23:59:00+00:00",
+    )
+    assert dt.date.fromisoformat(flags["--start_timestamp"][:10]) == dt.date(2024, 12, 31)
