@@ -173,8 +173,8 @@ def _print_table(table: pa.Table) -> None:
     view = Table(box=None, header_style="bold")
     view.add_column("time (UTC)", no_wrap=True)
     for name in shown:
-        justify = "left" if name in ("currency_pair", "exchange_id") else "right"
-        view.add_column(name, justify=justify, no_wrap=True)
+        text = name in ("currency_pair", "exchange_id")
+        view.add_column(name, justify="left" if text else "right", no_wrap=True)
     times = table.column("timestamp").to_pylist()
     columns = [table.column(name).to_pylist() for name in shown]
     for i, ms in enumerate(times):
