@@ -7,9 +7,8 @@ import re
 import zipfile
 from xml.etree import ElementTree
 
-from fixtures.simulator import http_get
-
 from candlelake.simulator import SimConfig
+from fixtures.simulator import http_get
 
 NS = {"s3": "http://s3.amazonaws.com/doc/2006-03-01/"}
 UM = "/data/futures/um/daily/klines"

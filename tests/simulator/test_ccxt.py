@@ -6,6 +6,7 @@ import io
 
 import ccxt
 import ccxt.async_support as accxt
+
 from fixtures.simulator import point_ccxt, realdata_bytes
 
 SPOT_DAY = 1577836800000  # 2020-01-01, a recorded day

@@ -1,13 +1,14 @@
 """Klines parameters, selection, intervals and errors follow Binance's documented rules."""
 
+import itertools
 import json
 from decimal import Decimal
 
 import pytest
-from fixtures.simulator import DEFAULT_CLOCK, http_get
 
 from candlelake.simulator import SimConfig, truth
 from candlelake.simulator.config import parse_time_ms
+from fixtures.simulator import DEFAULT_CLOCK, http_get
 
 NOW = parse_time_ms(DEFAULT_CLOCK.split(":", 1)[1])  # 2024-02-20T01:20:30Z
 MIN = 60_000
@@ -16,7 +17,7 @@ DAY = 86_400_000
 
 def klines(sim, path="/api/v3/klines", **params):
     query = "&".join(f"{k}={v}" for k, v in params.items())
-    status, headers, body = http_get(f"{sim.url}{path}?{query}")
+    status, _headers, body = http_get(f"{sim.url}{path}?{query}")
     return status, json.loads(body) if body else None
 
 
@@ -37,7 +38,7 @@ def test_ohlc_consistency_and_futures_precision(simulator):
         simulator, "/fapi/v1/klines", symbol="DOGEUSDT", interval="1m", startTime=1690000000000, limit=1500
     )
     assert len(rows) == 1500
-    for prev, r in zip(rows, rows[1:]):
+    for prev, r in itertools.pairwise(rows):
         assert r[0] - prev[0] == MIN
     for r in rows:
         o, h, low, c, v, q, tb, tq = (Decimal(r[i]) for i in (1, 2, 3, 4, 5, 7, 9, 10))

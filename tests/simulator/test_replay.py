@@ -7,6 +7,7 @@ import json
 import zipfile
 
 import pytest
+
 from fixtures.simulator import http_get, realdata_bytes
 
 DAYS = [

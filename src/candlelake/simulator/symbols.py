@@ -14,6 +14,7 @@ from typing import Any
 from candlelake.simulator.config import SimConfig, SymbolOverride, parse_time_ms
 
 PERPETUAL_DELIVERY_MS = 4133404800000  # 2100-12-25, Binance's "no delivery" date
+ANNOUNCE_MS = 7 * 86_400_000  # delistings are announced about a week ahead
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,8 @@ class SymbolTable:
         entry["status"] = sym.status(now_ms)
         if sym.market == "futures":
             entry.setdefault("onboardDate", sym.listed_ms)
-            if sym.delisted_ms is not None:
+            # a perpetual's deliveryDate becomes its delisting time once that is announced
+            if sym.delisted_ms is not None and now_ms >= sym.delisted_ms - ANNOUNCE_MS:
                 entry["deliveryDate"] = sym.delisted_ms
             elif entry.get("contractType") == "PERPETUAL":
                 entry["deliveryDate"] = PERPETUAL_DELIVERY_MS
