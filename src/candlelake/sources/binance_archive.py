@@ -125,6 +125,8 @@ def parse_kline_csv(data: bytes) -> pa.Table:
     """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    if data[:1] in (b"\n", b"\r"):  # leading blank lines would throw off skip_rows
+        data = data.lstrip(b"\r\n")
     first, skip_rows = _first_line(data)
     if first is None:
         return FULL_SCHEMA.empty_table()
