@@ -51,7 +51,14 @@ def test_every_dag_file_imports_without_errors(bag: DagBag) -> None:
 
 def test_daily_graph_shape_and_trigger_rules(bag: DagBag) -> None:
     dag = bag.dags[DAILY]
-    assert set(dag.task_ids) == {"start_dag", SPOT_TASK, FUTURES_TASK, "end_download", "notify_failure", "end_dag"}
+    assert set(dag.task_ids) == {
+        "start_dag",
+        SPOT_TASK,
+        FUTURES_TASK,
+        "end_download",
+        "notify_failure",
+        "end_dag",
+    }
     down = {t: set(dag.get_task(t).downstream_task_ids) for t in dag.task_ids}
     assert down["start_dag"] == {SPOT_TASK, FUTURES_TASK}
     assert down[SPOT_TASK] == down[FUTURES_TASK] == {"end_download"}
@@ -92,7 +99,9 @@ def test_timetable_gives_the_daily_data_interval(bag: DagBag) -> None:
     )
     info = core.next_dagrun_info(
         last_automated_data_interval=last,
-        restriction=TimeRestriction(earliest=pendulum.datetime(2024, 1, 1, tz="UTC"), latest=None, catchup=True),
+        restriction=TimeRestriction(
+            earliest=pendulum.datetime(2024, 1, 1, tz="UTC"), latest=None, catchup=True
+        ),
     )
     assert info is not None
     assert (info.data_interval.start, info.data_interval.end) == (INTERVAL_START, INTERVAL_END)
@@ -154,12 +163,18 @@ def test_docker_runner_builds_a_docker_operator(tmp_path: Path) -> None:
     assert task.command[0] == "download-bulk"
     flags = _flags(task.command)
     assert (flags["--start_timestamp"], flags["--end_timestamp"]) == (DAY_START, DAY_END)
-    assert (flags["--contract_type"], flags["--universe"], flags["--s3_path"]) == ("futures", "v7.3", "s3://lake")
+    assert (flags["--contract_type"], flags["--universe"], flags["--s3_path"]) == (
+        "futures",
+        "v7.3",
+        "s3://lake",
+    )
 
 
 def test_kubernetes_runner_builds_a_pod_operator(tmp_path: Path) -> None:
     settings = '[defaults.kubernetes]\nimage = "reg/candlelake:2"\nnamespace = "data"\n'
-    dag = _dag_in(tmp_path, "prod.k8s", settings, runner="kubernetes", env={"CANDLELAKE_BINANCE_URL": "http://x"})
+    dag = _dag_in(
+        tmp_path, "prod.k8s", settings, runner="kubernetes", env={"CANDLELAKE_BINANCE_URL": "http://x"}
+    )
     task = _render(dag.get_task(SPOT_TASK), prod_s3_data_bucket="prod-bucket")
     assert isinstance(task, KubernetesPodOperator)
     assert (task.image, task.namespace, task.cmds) == ("reg/candlelake:2", "data", [])
@@ -181,11 +196,19 @@ def test_ecs_runner_has_upstreams_settings(bag: DagBag) -> None:
         ecs_public_sg="sg-1",
     )
     assert isinstance(task, EcsRunTaskOperator)
-    assert (task.cluster, task.task_definition, task.launch_type) == ("cluster-1", "candlelake-preprod", "FARGATE")
+    assert (task.cluster, task.task_definition, task.launch_type) == (
+        "cluster-1",
+        "candlelake-preprod",
+        "FARGATE",
+    )
     assert task.awslogs_group == "/ecs/candlelake-preprod"
     assert task.awslogs_stream_prefix == "ecs/candlelake-preprod"
     assert task.network_configuration == {
-        "awsvpcConfiguration": {"subnets": ["subnet-1"], "securityGroups": ["sg-1"], "assignPublicIp": "ENABLED"}
+        "awsvpcConfiguration": {
+            "subnets": ["subnet-1"],
+            "securityGroups": ["sg-1"],
+            "assignPublicIp": "ENABLED",
+        }
     }
     assert (task.overrides["cpu"], task.overrides["memory"]) == ("256", "512")
     (container,) = task.overrides["containerOverrides"]
@@ -200,7 +223,7 @@ def test_ecs_runner_has_upstreams_settings(bag: DagBag) -> None:
 
 @pytest.mark.parametrize("runner", ["local", "docker", "kubernetes", "ecs"])
 def test_hostile_job_value_stays_one_literal_argument(tmp_path: Path, runner: str) -> None:
-    hostile = "v7'; touch /tmp/pwned; echo \"$(touch /tmp/pwned)\" `id` {{ conn.x.password }}.json"
+    hostile = 'v7\'; touch /tmp/pwned; echo "$(touch /tmp/pwned)" `id` {{ conn.x.password }}.json'
     dag = build_download_dag(
         tmp_path / "test.hostile.py", [("ccxt", "binance", "spot", "ohlcv", hostile)], runner=runner
     )

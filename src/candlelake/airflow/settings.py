@@ -19,6 +19,7 @@ DAG, so it comes from the file only (see docs/airflow.md).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -32,6 +33,7 @@ STAGES: tuple[Stage, ...] = get_args(Stage)
 RUNNERS: tuple[RunnerKind, ...] = get_args(RunnerKind)
 SETTINGS_FILE_NAME = "candlelake_dags.toml"
 _TASK_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+_TASK_ID_MAX = 200
 
 
 class SettingsError(ValueError):
@@ -84,7 +86,11 @@ class Job:
         reach the command unchanged.
         """
         parts = ("download", download_mode, self.vendor, self.exchange, self.contract, self.universe)
-        return _TASK_ID_UNSAFE.sub("_", ".".join(parts))
+        task_id = _TASK_ID_UNSAFE.sub("_", ".".join(parts))
+        if len(task_id) > _TASK_ID_MAX:  # Airflow's limit is 250; keep it unique with a hash
+            digest = hashlib.sha256(task_id.encode()).hexdigest()[:12]
+            task_id = f"{task_id[: _TASK_ID_MAX - 13]}.{digest}"
+        return task_id
 
 
 @dataclass(frozen=True)
