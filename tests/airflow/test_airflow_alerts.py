@@ -18,9 +18,9 @@ import pytest
 
 pytest.importorskip("airflow")
 
-from fixtures.airflow_home import rendered_fields, task_states  # noqa: E402
-from fixtures.smtp import SmtpServer  # noqa: E402
-from fixtures.telegram import TelegramServer  # noqa: E402
+from fixtures.airflow_home import rendered_fields, task_states
+from fixtures.smtp import SmtpServer
+from fixtures.telegram import TelegramServer
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
@@ -102,7 +102,7 @@ def test_failed_download_fails_the_run_alerts_and_executes_nothing(
     assert message.params["chat_id"] == CHAT
     text = message.params["text"]
     assert "test.alerts" in text and dr.run_id in text and download in text
-    assert f"http://airflow.test:8080/dags/test.alerts/runs/" in text and f"/tasks/{download}" in text
+    assert "http://airflow.test:8080/dags/test.alerts/runs/" in text and f"/tasks/{download}" in text
 
     (mail,) = smtp.wait_for(1)
     assert mail.rcpt_tos == ["ops@example.test"]

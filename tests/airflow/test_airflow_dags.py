@@ -13,14 +13,16 @@ import pytest
 
 pytest.importorskip("airflow")
 
-from airflow.dag_processing.dagbag import DagBag  # noqa: E402
-from airflow.providers.amazon.aws.operators.ecs import EcsRunTaskOperator  # noqa: E402
-from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator  # noqa: E402
-from airflow.providers.docker.operators.docker import DockerOperator  # noqa: E402
-from airflow.sdk import CronDataIntervalTimetable  # noqa: E402
+import itertools
 
-from candlelake.airflow.factory import build_download_dag, dag_graph_mermaid  # noqa: E402
-from candlelake.airflow.runners import DownloadBulkOperator  # noqa: E402
+from airflow.dag_processing.dagbag import DagBag
+from airflow.providers.amazon.aws.operators.ecs import EcsRunTaskOperator
+from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+from airflow.providers.docker.operators.docker import DockerOperator
+from airflow.sdk import CronDataIntervalTimetable
+
+from candlelake.airflow.factory import build_download_dag, dag_graph_mermaid
+from candlelake.airflow.runners import DownloadBulkOperator
 
 pytestmark = pytest.mark.airflow
 
@@ -135,7 +137,7 @@ def _render(task: Any, **variables: str) -> Any:
 
 
 def _flags(argv: list[str]) -> dict[str, str]:
-    return {a: b for a, b in zip(argv, argv[1:], strict=False) if a.startswith("--")}
+    return {a: b for a, b in itertools.pairwise(argv) if a.startswith("--")}
 
 
 def _dag_in(tmp_path: Path, name: str, settings: str = "", **overrides: Any) -> Any:
