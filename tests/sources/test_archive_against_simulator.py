@@ -259,3 +259,18 @@ def test_faults_on_the_archive_still_give_the_truth() -> None:
         faults = sim.stats()["endpoints"]["/data"]
     assert table.to_pylist() == truth_rows(cfg, "futures", "SOLUSDT", days)
     assert faults["requests"] > 2 * len(files)  # faults were really served
+
+
+def test_fetch_checksum_matches_the_verified_file(sim: Simulator) -> None:
+    # What --refresh-changed compares with the checksum recorded in the lake.
+    days = [date(2024, 2, 9), date(2024, 2, 10)]
+    files = plan_archive_files(sim.url, "futures", "ETH_USDT", days, today=TODAY, download_period="daily")
+
+    async def run() -> list[str | None]:
+        async with ArchiveClient() as client:
+            return [await client.fetch_checksum(f) for f in files]
+
+    present, missing = asyncio.run(run())
+    [fetched] = fetch_all(files[:1])
+    assert present is not None and present == fetched.sha256
+    assert missing is None  # 2024-02-10 is configured missing
