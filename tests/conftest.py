@@ -1,3 +1,9 @@
 """Shared pytest fixtures live in tests/fixtures/ and are registered here."""
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = [
+    "fixtures.simulator",
+    "fixtures.s3",
+    "fixtures.smtp",
+    "fixtures.telegram",
+    "fixtures.airflow_home",
+]

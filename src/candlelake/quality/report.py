@@ -128,6 +128,7 @@ class RunReport:
             if s.days_skipped:
                 head += f", {s.days_skipped} days already complete"
             lines.append(head + ("" if not notes else "; " + "; ".join(notes)))
+        lines.extend(f"ERROR {err}" for err in self.errors)
         missing = sum(s.missing_minutes for s in self.symbols)
         excluded = sum(s.excluded_minutes for s in self.symbols)
         clamp = f" (end clamped to last closed minute {fmt_ms(self.window.end_ms)})" if self.clamped else ""

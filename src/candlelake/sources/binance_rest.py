@@ -49,8 +49,40 @@ class RestSettings:
     rate_limit: RateLimit | None = None  # None: read it from exchangeInfo
 
     @classmethod
-    def from_env(cls, base_url: str | None = None, **kwargs: Any) -> RestSettings:
-        return cls(base_url=base_url or os.environ.get(ENV_REST_URL) or None, **kwargs)
+    def from_env(cls, base_url: str | None = None) -> RestSettings:
+        """Settings from flags, then `CANDLELAKE_*` environment variables (see docs/cli.md)."""
+        env = os.environ
+        rate = None
+        if env.get("CANDLELAKE_WEIGHT_LIMIT"):
+            rate = parse_rate_limit(env["CANDLELAKE_WEIGHT_LIMIT"])
+        return cls(
+            base_url=base_url or env.get(ENV_REST_URL) or None,
+            timeout_s=_env_number("CANDLELAKE_REST_TIMEOUT_S", 10.0),
+            attempts=int(_env_number("CANDLELAKE_REST_ATTEMPTS", 8)),
+            rate_limit=rate,
+        )
+
+
+def parse_rate_limit(text: str) -> RateLimit:
+    """`2400/60` -> 2400 weight per 60 s."""
+    try:
+        limit, seconds = text.split("/")
+        return RateLimit(int(limit), float(seconds))
+    except ValueError:
+        raise UsageError(f"bad weight limit {text!r}; expected WEIGHT/SECONDS, e.g. 2400/60") from None
+
+
+def _env_number(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise UsageError(f"bad {name}={raw!r}; expected a number") from None
+    if value <= 0:
+        raise UsageError(f"bad {name}={raw!r}; expected a positive number")
+    return value
 
 
 @dataclass(frozen=True)
@@ -212,7 +244,7 @@ class BinanceRest:
     async def _call(self, method: str, params: dict[str, Any], weight: int) -> Any:
         retrying = tenacity.AsyncRetrying(
             stop=tenacity.stop_after_attempt(self.settings.attempts),
-            wait=tenacity.wait_exponential_jitter(initial=0.2, max=self.settings.max_backoff_s),
+            wait=tenacity.wait_exponential_jitter(multiplier=0.2, max=self.settings.max_backoff_s),
             retry=tenacity.retry_if_exception_type(TransientError),
             reraise=True,
         )

@@ -1,0 +1,5 @@
+import sys
+
+from candlelake.cli.main import main
+
+sys.exit(main())

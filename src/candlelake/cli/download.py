@@ -1,0 +1,273 @@
+"""`download-bulk` (upstream's flags) and `download` (a friendlier front end) over one engine."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from candlelake import universe as universes
+from candlelake.errors import UsageError
+from candlelake.markets import Market, check_symbol, parse_market
+from candlelake.pipeline import DownloadJob, Vendor, download, symbols_for
+from candlelake.progress import default_progress
+from candlelake.quality.report import RunReport
+from candlelake.signature import DatasetSignature, universe_token
+from candlelake.sources.binance_rest import RestSettings
+from candlelake.timeutil import MINUTE_MS, Window, day_window, parse_date, parse_timestamp, to_ms
+
+log = logging.getLogger("candlelake")
+
+SUPPORTED_VENDORS = ("ccxt", "binance")
+SUPPORTED_EXCHANGES = ("binance",)
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _vendor(value: str) -> Vendor:
+    if value not in SUPPORTED_VENDORS:
+        raise UsageError(f"unknown vendor {value!r}; supported: {', '.join(SUPPORTED_VENDORS)}")
+    return value  # type: ignore[return-value]
+
+
+def _exchange(value: str) -> str:
+    if value not in SUPPORTED_EXCHANGES:
+        raise UsageError(f"unknown exchange {value!r}; supported: {', '.join(SUPPORTED_EXCHANGES)}")
+    return value
+
+
+def _resolve_symbols(
+    universe: str, exchange_id: str, market: Market, vendor: str, part: tuple[int, int] | None
+) -> tuple[tuple[str, ...], bool]:
+    if universe == "all":
+        return (), False
+    return symbols_for(universes.load_universe(universe, exchange_id, vendor=vendor), part), False
+
+
+def setup_logging(level: str) -> None:
+    level = level.upper()
+    if level not in LOG_LEVELS:
+        raise UsageError(f"bad log level {level!r}; allowed: {', '.join(LOG_LEVELS)}")
+    numeric = logging.DEBUG if level == "TRACE" else getattr(logging, level)
+    logging.basicConfig(level=numeric, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # ccxt logs request URLs at DEBUG; keep it quieter unless asked for TRACE.
+    logging.getLogger("ccxt").setLevel(logging.DEBUG if level == "TRACE" else logging.WARNING)
+
+
+def run_job(job: DownloadJob, *, universe_all: bool, report_json: Path | None, assert_missing: bool) -> int:
+    """Run a job, print the summary and return the process exit code."""
+    if universe_all:
+        job = asyncio.run(_with_all_symbols(job))
+    report = asyncio.run(download(job, progress=default_progress()))
+    _finish(report, report_json)
+    if report.failed:
+        log.error("some data could not be downloaded; see the errors above")
+        return 1
+    missing = report.symbols_with_missing()
+    if assert_missing and missing:
+        lines = [f"{s.symbol}: " + ", ".join(str(g) for g in s.missing) for s in missing]
+        log.error("missing data for %d symbol(s):\n  %s", len(missing), "\n  ".join(lines))
+        return 1
+    return 0
+
+
+async def _with_all_symbols(job: DownloadJob) -> DownloadJob:
+    from dataclasses import replace
+
+    from candlelake.sources.binance_rest import BinanceRest
+
+    async with BinanceRest(job.market, job.rest) as rest:
+        info = await rest.exchange_info()
+    symbols = tuple(sorted(i.symbol for i in info.values() if i.trading))
+    return replace(job, symbols=symbols)
+
+
+def _finish(report: RunReport, report_json: Path | None) -> None:
+    for line in report.summary_lines():
+        typer.echo(line)
+    if report_json is not None:
+        report_json.parent.mkdir(parents=True, exist_ok=True)
+        report_json.write_text(report.to_json())
+
+
+def register(app: typer.Typer) -> None:
+    app.command("download-bulk", help="Download candles with upstream's download_bulk.py flags.")(
+        download_bulk
+    )
+    app.command("download", help="Download candles into a lake (friendly front end).")(download_friendly)
+
+
+def download_bulk(
+    download_mode: Annotated[str, typer.Option("--download_mode")],
+    downloading_entity: Annotated[str, typer.Option("--downloading_entity")],
+    action_tag: Annotated[str, typer.Option("--action_tag")],
+    vendor: Annotated[str, typer.Option("--vendor")],
+    exchange_id: Annotated[str, typer.Option("--exchange_id")],
+    universe: Annotated[str, typer.Option("--universe")],
+    data_type: Annotated[str, typer.Option("--data_type")],
+    contract_type: Annotated[str, typer.Option("--contract_type")],
+    data_format: Annotated[str, typer.Option("--data_format")],
+    start_timestamp: Annotated[str, typer.Option("--start_timestamp")],
+    end_timestamp: Annotated[str, typer.Option("--end_timestamp", help="Inclusive.")],
+    s3_path: Annotated[str | None, typer.Option("--s3_path")] = None,
+    dst_dir: Annotated[str | None, typer.Option("--dst_dir")] = None,
+    aws_profile: Annotated[str | None, typer.Option("--aws_profile")] = None,
+    assert_on_missing_data: Annotated[bool, typer.Option("--assert_on_missing_data")] = False,
+    version: Annotated[str, typer.Option("--version")] = "v1_0_0",
+    universe_part: Annotated[tuple[int, int] | None, typer.Option("--universe_part")] = None,
+    pq_save_mode: Annotated[str, typer.Option("--pq_save_mode")] = "append",
+    bid_ask_depth: Annotated[int, typer.Option("--bid_ask_depth")] = 10,
+    download_period: Annotated[str | None, typer.Option("--download_period")] = None,
+    secret_name: Annotated[str | None, typer.Option("--secret_name")] = None,
+    log_level: Annotated[str, typer.Option("-v", help="TRACE, DEBUG, INFO, WARNING, ERROR")] = "INFO",
+    rest_url: Annotated[
+        str | None, typer.Option("--rest_url", help="Binance REST base URL (env CANDLELAKE_BINANCE_URL).")
+    ] = None,
+    archive_url: Annotated[str | None, typer.Option("--archive_url")] = None,
+    s3_endpoint_url: Annotated[str | None, typer.Option("--s3_endpoint_url")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64)] = 8,
+    force: Annotated[bool, typer.Option("--force", help="Re-download days already complete.")] = False,
+    report_json: Annotated[Path | None, typer.Option("--report_json")] = None,
+) -> None:
+    setup_logging(log_level)
+    if data_type != "ohlcv":
+        if data_type in ("bid_ask", "trades"):
+            raise UsageError(f"--data_type {data_type!r} is not supported yet; supported: ohlcv")
+        raise UsageError(f"unknown --data_type {data_type!r}; allowed: ohlcv, bid_ask, trades")
+    if pq_save_mode not in ("append", "list_and_merge"):
+        raise UsageError(f"bad --pq_save_mode {pq_save_mode!r}; allowed: append, list_and_merge")
+    if data_format != "parquet":
+        raise UsageError(f"--data_format {data_format!r} is not supported; supported: parquet")
+    if s3_path and dst_dir:
+        raise UsageError("give either --s3_path or --dst_dir, not both")
+    if not (s3_path or dst_dir):
+        raise UsageError("give a destination: --s3_path s3://bucket[/prefix] or --dst_dir DIR")
+    if s3_path and not s3_path.startswith("s3://"):
+        raise UsageError(f"bad --s3_path {s3_path!r}; expected s3://bucket[/prefix]")
+    if download_period not in (None, "daily", "monthly"):
+        raise UsageError(f"bad --download_period {download_period!r}; allowed: daily, monthly")
+    vendor_v = _vendor(vendor)
+    exchange = _exchange(exchange_id)
+    market = parse_market(contract_type)
+    start = parse_timestamp(start_timestamp, flag="--start_timestamp")
+    end = parse_timestamp(end_timestamp, flag="--end_timestamp")
+    if start > end:
+        raise UsageError(f"--start_timestamp {start_timestamp} is after --end_timestamp {end_timestamp}")
+    signature = DatasetSignature.parse(
+        ".".join(
+            [
+                download_mode,
+                downloading_entity,
+                action_tag,
+                data_format,
+                data_type,
+                contract_type,
+                universe_token(universe),
+                vendor,
+                exchange_id,
+                version,
+            ]
+        )
+    )
+    symbols, _ = _resolve_symbols(universe, exchange, market, vendor_v, universe_part)
+    # The end flag names the last minute to include; the engine works on half-open windows.
+    window = Window(to_ms(start) - to_ms(start) % MINUTE_MS, to_ms(end) - to_ms(end) % MINUTE_MS + MINUTE_MS)
+    job = DownloadJob(
+        market=market,
+        symbols=symbols,
+        window=window,
+        lake_url=s3_path or str(dst_dir),
+        signature=signature,
+        vendor=vendor_v,
+        exchange_id=exchange,
+        rest=RestSettings.from_env(rest_url),
+        aws_profile=aws_profile,
+        s3_endpoint_url=s3_endpoint_url or os.environ.get("CANDLELAKE_S3_ENDPOINT_URL") or None,
+        concurrency=concurrency,
+        force=force,
+    )
+    code = run_job(
+        job, universe_all=universe == "all", report_json=report_json, assert_missing=assert_on_missing_data
+    )
+    raise typer.Exit(code)
+
+
+def download_friendly(
+    market: Annotated[str, typer.Option("--market", help="spot or futures")],
+    start: Annotated[str, typer.Option("--start", help="YYYY-MM-DD (whole UTC day) or ISO time")],
+    end: Annotated[str, typer.Option("--end", help="YYYY-MM-DD (whole UTC day, inclusive) or ISO time")],
+    lake: Annotated[str, typer.Option("--lake", help="Local folder or s3://bucket/prefix")],
+    exchange: Annotated[str, typer.Option("--exchange")] = "binance",
+    universe: Annotated[str | None, typer.Option("--universe", help="v7, v7.3, all")] = None,
+    symbols: Annotated[str | None, typer.Option("--symbols", help="BTC_USDT,ETH_USDT")] = None,
+    vendor: Annotated[str, typer.Option("--vendor", help="ccxt (OHLCV) or binance (12 fields)")] = "ccxt",
+    rest_url: Annotated[str | None, typer.Option("--rest-url")] = None,
+    s3_endpoint_url: Annotated[str | None, typer.Option("--s3-endpoint-url")] = None,
+    aws_profile: Annotated[str | None, typer.Option("--aws-profile")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64)] = 8,
+    force: Annotated[bool, typer.Option("--force")] = False,
+    assert_on_missing_data: Annotated[bool, typer.Option("--assert-on-missing-data")] = False,
+    report_json: Annotated[Path | None, typer.Option("--report-json")] = None,
+    log_level: Annotated[str, typer.Option("-v")] = "INFO",
+) -> None:
+    setup_logging(log_level)
+    mkt = parse_market(market)
+    vendor_v = _vendor(vendor)
+    exchange_id = _exchange(exchange)
+    if (universe is None) == (symbols is None):
+        raise UsageError("give exactly one of --universe or --symbols")
+    window = Window(_start_ms(start, "--start"), _end_ms(end, "--end"))
+    if window.end_ms <= window.start_ms:
+        raise UsageError(f"--start {start} is after --end {end}")
+    if symbols is not None:
+        chosen = tuple(check_symbol(s.strip()) for s in symbols.split(",") if s.strip())
+        if not chosen:
+            raise UsageError("--symbols is empty; expected e.g. BTC_USDT,ETH_USDT")
+        universe_name = "all"
+    else:
+        assert universe is not None
+        chosen, _ = _resolve_symbols(universe, exchange_id, mkt, vendor_v, None)
+        universe_name = universe
+    signature = DatasetSignature.parse(
+        f"bulk.manual.downloaded_1min.parquet.ohlcv.{mkt}.{universe_token(universe_name)}."
+        f"{vendor_v}.{exchange_id}.v1_0_0"
+    )
+    job = DownloadJob(
+        market=mkt,
+        symbols=chosen,
+        window=window,
+        lake_url=lake,
+        signature=signature,
+        vendor=vendor_v,
+        exchange_id=exchange_id,
+        explicit_symbols=symbols is not None,
+        rest=RestSettings.from_env(rest_url),
+        aws_profile=aws_profile,
+        s3_endpoint_url=s3_endpoint_url or os.environ.get("CANDLELAKE_S3_ENDPOINT_URL") or None,
+        concurrency=concurrency,
+        force=force,
+    )
+    code = run_job(
+        job,
+        universe_all=universe == "all",
+        report_json=report_json,
+        assert_missing=assert_on_missing_data,
+    )
+    raise typer.Exit(code)
+
+
+def _start_ms(text: str, flag: str) -> int:
+    if len(text.strip()) == 10:
+        return day_window(parse_date(text, flag=flag)).start_ms
+    ms = to_ms(parse_timestamp(text, flag=flag))
+    return ms - ms % MINUTE_MS
+
+
+def _end_ms(text: str, flag: str) -> int:
+    if len(text.strip()) == 10:
+        return day_window(parse_date(text, flag=flag)).end_ms
+    ms = to_ms(parse_timestamp(text, flag=flag))
+    return ms - ms % MINUTE_MS + MINUTE_MS

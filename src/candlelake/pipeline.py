@@ -1,0 +1,390 @@
+"""`download(job) -> RunReport`: plan, fetch, validate and write one market's candles.
+
+The flow for each symbol:
+
+    days of the window ─ days already complete in the lake ─► remaining days
+    remaining days ─► contiguous windows ─► pages sized by the weight tiers
+    pages ─► bounded concurrent fetches (WeightBudget paces them)
+    page rows ─► per-day buffers ─► validate ─► explain every missing minute ─► one file per day
+
+A day is written as soon as every page that overlaps it has finished, so memory
+holds only the days that in-flight pages touch, whatever the length of the window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pyarrow as pa
+
+from candlelake.errors import CandlelakeError, IpBanned, TerminalError, TransientError, UsageError
+from candlelake.klines import binance_rows_to_table, empty_table
+from candlelake.lake import DayMeta, LakeWriter, open_dataset
+from candlelake.markets import Market, check_symbol, to_exchange_id
+from candlelake.plan.pages import Page, plan_pages
+from candlelake.progress import LogProgress, Progress
+from candlelake.quality.gaps import Explained, Gap, Lifecycle, find_gaps
+from candlelake.quality.report import RunReport, SymbolReport
+from candlelake.signature import DatasetSignature
+from candlelake.sources.binance_rest import BinanceRest, RestSettings, SymbolInfo
+from candlelake.timeutil import MINUTE_MS, Window, day_window, floor_minute
+from candlelake.validate.rules import validate_klines
+
+log = logging.getLogger(__name__)
+
+Vendor = Literal["ccxt", "binance"]
+NOT_ON_EXCHANGE = "not on the exchange (delisted or never listed)"
+
+
+@dataclass(frozen=True)
+class DownloadJob:
+    """Everything one download needs; built by the CLI or by Python callers."""
+
+    market: Market
+    symbols: tuple[str, ...]
+    window: Window
+    lake_url: str
+    signature: DatasetSignature
+    vendor: Vendor = "ccxt"
+    exchange_id: str = "binance"
+    explicit_symbols: bool = False  # True: an unknown symbol is a usage error
+    rest: RestSettings = field(default_factory=RestSettings)
+    aws_profile: str | None = None
+    s3_endpoint_url: str | None = None
+    concurrency: int = 8
+    force: bool = False
+
+    @property
+    def full_klines(self) -> bool:
+        # Vendor `binance` keeps all twelve kline fields; `ccxt` keeps upstream's OHLCV.
+        return self.vendor == "binance"
+
+
+@dataclass
+class _DayState:
+    window: Window
+    pending: int = 0
+    tables: list[pa.Table] = field(default_factory=list)
+    failures: list[Explained] = field(default_factory=list)
+
+
+class _SymbolRun:
+    """Per-symbol bookkeeping: which pages cover which day, and the lifecycle for gap reasons."""
+
+    def __init__(self, symbol: str, info: SymbolInfo | None, rest: BinanceRest) -> None:
+        self.symbol = symbol
+        self.info = info
+        self.rest = rest
+        self.days: dict[dt.date, _DayState] = {}
+        self.report = SymbolReport(symbol)
+        self._lifecycle: Lifecycle | None = None
+        self._lock = asyncio.Lock()
+
+    async def lifecycle(self) -> Lifecycle:
+        """Listing and delisting bounds, probed only when a gap needs explaining."""
+        async with self._lock:
+            if self._lifecycle is None:
+                self._lifecycle = await self._probe_lifecycle()
+                self.report.listed_ms = self._lifecycle.listed_ms
+                self.report.delisted_ms = self._lifecycle.delisted_ms
+            return self._lifecycle
+
+    async def _probe_lifecycle(self) -> Lifecycle:
+        info = self.info
+        assert info is not None
+        listed = info.listed_ms
+        if listed is None:
+            listed = await self.rest.probe(info.exchange_symbol, first=True)
+        delisted = None
+        if not info.trading:
+            last = await self.rest.probe(info.exchange_symbol, first=False)
+            delisted = last + MINUTE_MS if last is not None else listed
+        elif info.delivery_ms is not None:
+            delisted = info.delivery_ms
+        return Lifecycle(floor_minute(listed) if listed is not None else None, delisted)
+
+
+def clamp_window(window: Window, now_ms: int) -> Window:
+    """Keep only closed candles: a candle opening at t is closed once t + 1 min <= now."""
+    end = min(window.end_ms, floor_minute(now_ms))
+    return Window(window.start_ms, max(window.start_ms, end))
+
+
+async def download(job: DownloadJob, *, progress: Progress | None = None) -> RunReport:
+    """Run one download job and report every row written and every minute not written."""
+    progress = progress or LogProgress()
+    started = time.monotonic()
+    location = open_dataset(
+        job.lake_url,
+        job.signature,
+        aws_profile=job.aws_profile,
+        endpoint_url=job.s3_endpoint_url,
+    )
+    writer = LakeWriter(location)
+    # Fail on an unwritable destination before spending any request weight.
+    await asyncio.to_thread(writer.check_writable)
+    async with BinanceRest(job.market, job.rest) as rest:
+        info = await rest.exchange_info()
+        window = clamp_window(job.window, rest.server_now_ms())
+        report = RunReport(location.url, job.market, window, job.window.end_ms)
+        if job.explicit_symbols:
+            unknown = [s for s in job.symbols if to_exchange_id(s) not in info]
+            if unknown:
+                raise UsageError(
+                    f"unknown symbol(s) on Binance {job.market}: {', '.join(unknown)}; "
+                    "see `candlelake universe show` or use --universe all"
+                )
+        runs = [_SymbolRun(s, info.get(to_exchange_id(s)), rest) for s in job.symbols]
+        report.symbols = [r.report for r in runs]
+        engine = _Engine(job, rest, writer, window, progress)
+        try:
+            await engine.run(runs)
+        finally:
+            progress.close()
+            stats = rest.stats
+            report.requests, report.retries = stats.requests, stats.retries
+            report.rate_limited = stats.rate_limited
+            report.weight = rest.budget.total_weight if rest.budget else 0
+            report.elapsed_s = time.monotonic() - started
+        report.errors.extend(engine.errors)
+    return report
+
+
+class _Engine:
+    def __init__(
+        self,
+        job: DownloadJob,
+        rest: BinanceRest,
+        writer: LakeWriter,
+        window: Window,
+        progress: Progress,
+    ) -> None:
+        self.job = job
+        self.rest = rest
+        self.writer = writer
+        self.window = window
+        self.progress = progress
+        self.errors: list[str] = []
+        self.knowledge_time = dt.datetime.now(dt.UTC)
+        self._slots = asyncio.Semaphore(job.concurrency)
+        self._writes = asyncio.Semaphore(4)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._fatal: IpBanned | None = None
+
+    async def run(self, runs: Sequence[_SymbolRun]) -> None:
+        plans = [(run, await asyncio.to_thread(self._plan, run)) for run in runs]
+        self.progress.start(sum(len(run.days) for run, _ in plans))
+        for run, pages in plans:
+            if run.info is None:
+                self._explain_absent(run)
+                continue
+            for page in pages:
+                if self._fatal is None:
+                    await self._slots.acquire()
+                if self._fatal is not None:
+                    # After a ban nothing more is sent, but every planned minute is still
+                    # accounted for: the pages that were not fetched become explained gaps.
+                    reason = f"not fetched: run stopped ({self._fatal})"
+                    await self._page_done(run, page, None, Explained(page.window, reason))
+                    continue
+                task = asyncio.create_task(self._fetch(run, page))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks))
+        if self._fatal is not None:
+            self.errors.append(str(self._fatal))
+
+    # -- planning ------------------------------------------------------------
+
+    def _plan(self, run: _SymbolRun) -> list[Page]:
+        days = self.window.days()
+        existing = {} if self.job.force else self.writer.existing_days(run.symbol, days)
+        remaining: list[Window] = []
+        for day in days:
+            covered = day_window(day).intersect(self.window)
+            if covered is None:
+                continue
+            meta = existing.get(day)
+            if meta is not None and _covers(meta, covered):
+                run.report.days_skipped += 1
+                run.report.gaps.extend(_clip(meta.gaps, covered))
+                continue
+            run.days[day] = _DayState(covered)
+            remaining.append(covered)
+        if run.info is None:
+            return []
+        pages: list[Page] = []
+        for span in _contiguous(remaining):
+            pages.extend(plan_pages(span, self.rest.cost))
+        for page in pages:
+            for day in _days_of(page.window):
+                run.days[day].pending += 1
+        return pages
+
+    def _explain_absent(self, run: _SymbolRun) -> None:
+        run.report.status = NOT_ON_EXCHANGE
+        for state in run.days.values():
+            w = state.window
+            run.report.gaps.append(Gap(w.start_ms, w.end_ms, "excluded", NOT_ON_EXCHANGE))
+            self.progress.day_done(run.symbol, 0, weight=self._weight(), retries=0)
+        run.days.clear()
+
+    def _weight(self) -> int:
+        return self.rest.budget.total_weight if self.rest.budget else 0
+
+    # -- fetching ------------------------------------------------------------
+
+    async def _fetch(self, run: _SymbolRun, page: Page) -> None:
+        table: pa.Table | None = None
+        failure: Explained | None = None
+        try:
+            assert run.info is not None
+            rows = await self.rest.klines(run.info.exchange_symbol, page)
+            table = binance_rows_to_table(rows, full=self.job.full_klines)
+        except IpBanned as exc:
+            if self._fatal is None:
+                self._fatal = exc
+                log.error("%s", exc)
+            failure = Explained(page.window, f"not fetched: {exc}")
+        except (TransientError, TerminalError, ValueError) as exc:
+            reason = f"failed after retries: {exc}"
+            failure = Explained(page.window, reason)
+            run.report.errors.append(f"{page.window}: {exc}")
+            log.error("%s %s: %s", run.symbol, page.window, exc)
+        except CandlelakeError as exc:
+            failure = Explained(page.window, f"failed: {exc}")
+            run.report.errors.append(f"{page.window}: {exc}")
+        finally:
+            self._slots.release()
+        await self._page_done(run, page, table, failure)
+
+    async def _page_done(
+        self,
+        run: _SymbolRun,
+        page: Page,
+        table: pa.Table | None,
+        failure: Explained | None,
+    ) -> None:
+        finished = []
+        for day in _days_of(page.window):
+            state = run.days[day]
+            if table is not None and table.num_rows:
+                state.tables.append(_slice(table, day_window(day)))
+            if failure is not None:
+                state.failures.append(failure)
+            state.pending -= 1
+            if state.pending == 0:
+                finished.append(day)
+        for day in finished:
+            await self._finish_day(run, day, run.days.pop(day), source="rest")
+
+    async def _finish_day(self, run: _SymbolRun, day: dt.date, state: _DayState, *, source: str) -> None:
+        tables = [t for t in state.tables if t.num_rows]
+        table = pa.concat_tables(tables) if tables else empty_table(self.job.full_klines)
+        checked = validate_klines(table, state.window)
+        for problem in checked.problems:
+            run.report.errors.append(f"invalid row at {problem.timestamp}: {problem.reason}")
+        present = checked.table.column("timestamp").to_numpy()
+        gaps: list[Gap] = []
+        if len(present) < state.window.minutes:
+            lifecycle = await run.lifecycle()
+            gaps = find_gaps(
+                state.window,
+                present,
+                lifecycle,
+                failures=state.failures,
+                invalid=[(p.timestamp, p.reason) for p in checked.problems],
+            )
+        run.report.gaps.extend(gaps)
+        if checked.table.num_rows:
+            meta = DayMeta(
+                symbol=run.symbol,
+                day=day,
+                window_start_ms=state.window.start_ms,
+                window_end_ms=state.window.end_ms,
+                rows=checked.table.num_rows,
+                complete=not state.failures and not checked.problems,
+                source=source,
+                gaps=tuple(g.to_dict() for g in gaps),
+            )
+            async with self._writes:
+                path = await asyncio.to_thread(self._write, run.symbol, day, checked.table, meta)
+            run.report.files.append(path)
+            run.report.rows_written += checked.table.num_rows
+            run.report.days_written += 1
+            run.report.sources[day] = source
+        self.progress.day_done(
+            run.symbol, checked.table.num_rows, weight=self._weight(), retries=self.rest.stats.retries
+        )
+
+    def _write(self, symbol: str, day: dt.date, table: pa.Table, meta: DayMeta) -> str:
+        return self.writer.write_day(
+            symbol,
+            day,
+            table,
+            meta,
+            exchange_id=self.job.exchange_id,
+            knowledge_time=self.knowledge_time,
+        )
+
+
+def _covers(meta: DayMeta, covered: Window) -> bool:
+    return meta.complete and meta.window_start_ms <= covered.start_ms and meta.window_end_ms >= covered.end_ms
+
+
+def _clip(gaps: Iterable[dict[str, object]], window: Window) -> list[Gap]:
+    out = []
+    for raw in gaps:
+        gap = Gap.from_dict(raw)
+        start, end = max(gap.start_ms, window.start_ms), min(gap.end_ms, window.end_ms)
+        if start < end:
+            out.append(Gap(start, end, gap.kind, gap.reason))
+    return out
+
+
+def _contiguous(windows: Sequence[Window]) -> list[Window]:
+    spans: list[Window] = []
+    for w in windows:
+        if spans and spans[-1].end_ms == w.start_ms:
+            spans[-1] = Window(spans[-1].start_ms, w.end_ms)
+        else:
+            spans.append(w)
+    return spans
+
+
+def _days_of(window: Window) -> list[dt.date]:
+    return window.days()
+
+
+def _slice(table: pa.Table, window: Window) -> pa.Table:
+    import pyarrow.compute as pc
+
+    ts = table.column("timestamp")
+    mask = pc.and_(pc.greater_equal(ts, window.start_ms), pc.less(ts, window.end_ms))
+    return table.filter(mask)
+
+
+def symbols_for(
+    universe_symbols: Sequence[str], part: tuple[int, int] | None, check: Callable[[str], str] = check_symbol
+) -> tuple[str, ...]:
+    """Apply `--universe_part SIZE PART` (1-based) to a universe's ordered symbol list."""
+    symbols = [check(s) for s in universe_symbols]
+    if part is None:
+        return tuple(symbols)
+    size, index = part
+    if size < 1 or index < 1:
+        raise UsageError(f"bad --universe_part {size} {index}; both must be positive integers")
+    lo = (index - 1) * size
+    if lo >= len(symbols):
+        raise UsageError(
+            f"--universe_part {size} {index} starts at symbol {lo + 1}, "
+            f"but the universe has only {len(symbols)} symbols"
+        )
+    return tuple(symbols[lo : lo + size])

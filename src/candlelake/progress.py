@@ -1,0 +1,90 @@
+"""Progress display: a rich bar on a terminal, plain log lines elsewhere (Airflow captures them)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import Protocol
+
+log = logging.getLogger("candlelake")
+
+
+class Progress(Protocol):
+    def start(self, total_days: int) -> None: ...
+    def day_done(self, symbol: str, rows: int, *, weight: int, retries: int) -> None: ...
+    def close(self) -> None: ...
+
+
+class LogProgress:
+    """One line per finished symbol-day batch, at most every `every_s` seconds."""
+
+    def __init__(self, every_s: float = 10.0) -> None:
+        self.every_s = every_s
+        self.total = self.done = self.rows = 0
+        self._last = 0.0
+
+    def start(self, total_days: int) -> None:
+        self.total = total_days
+        log.info("downloading %d symbol-days", total_days)
+
+    def day_done(self, symbol: str, rows: int, *, weight: int, retries: int) -> None:
+        self.done += 1
+        self.rows += rows
+        now = time.monotonic()
+        if now - self._last >= self.every_s or self.done == self.total:
+            self._last = now
+            log.info(
+                "progress %d/%d symbol-days, %d rows, weight %d, %d retries (last: %s)",
+                self.done,
+                self.total,
+                self.rows,
+                weight,
+                retries,
+                symbol,
+            )
+
+    def close(self) -> None:
+        pass
+
+
+class RichProgress:
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as Bar
+
+        self._bar = Bar(
+            TextColumn("[bold]symbol-days"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            transient=False,
+            console=Console(stderr=True),
+        )
+        self._task = self._bar.add_task("download", total=0, info="")
+        self.rows = 0
+
+    def start(self, total_days: int) -> None:
+        self._bar.update(self._task, total=total_days)
+        self._bar.start()
+
+    def day_done(self, symbol: str, rows: int, *, weight: int, retries: int) -> None:
+        self.rows += rows
+        info = f"{self.rows:,} rows · weight {weight:,} · {retries} retries · {symbol}"
+        self._bar.update(self._task, advance=1, info=info)
+
+    def close(self) -> None:
+        self._bar.stop()
+
+
+def default_progress() -> Progress:
+    return RichProgress() if sys.stderr.isatty() else LogProgress()
