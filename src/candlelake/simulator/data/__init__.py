@@ -1,0 +1,1 @@
+"""Bundled data files of the simulator (see README.md)."""
