@@ -103,4 +103,5 @@ def download_bulk_args(
         args.append("--assert_on_missing_data")
     if settings.log_level:
         args += ["-v", lit(settings.log_level)]
+    args += [lit(str(a)) for a in settings.extra_args]
     return args

@@ -182,6 +182,8 @@ class StageSettings:
     assert_on_missing_data: bool = True
     aws_profile: str | None = None
     log_level: str | None = None
+    # Further download-bulk arguments, e.g. ["--universe_part", "10", "1"] or ["--concurrency", "4"].
+    extra_args: tuple[str, ...] = ()
     # Where runs of the local runner leave their --report_json files (None: not written).
     report_dir: str | None = None
     # Environment of the download command (endpoint URLs and the like; no secrets here).
@@ -231,7 +233,7 @@ _NESTED: dict[str, type] = {
     "kubernetes": KubernetesSettings,
     "ecs": EcsSettings,
 }
-_TUPLE_FIELDS = {"emails", "subnets", "security_groups"}
+_TUPLE_FIELDS = {"emails", "subnets", "security_groups", "extra_args"}
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
