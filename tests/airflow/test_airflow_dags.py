@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import runpy
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,6 +22,8 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from airflow.providers.docker.operators.docker import DockerOperator
 from airflow.sdk import CronDataIntervalTimetable
 
+from candlelake.airflow.demo import DAILY_DAG_FILE as DEMO_DAG_FILE
+from candlelake.airflow.demo import DAILY_DAG_SOURCE
 from candlelake.airflow.factory import build_download_dag, dag_graph_mermaid
 from candlelake.airflow.runners import DownloadBulkOperator
 
@@ -241,10 +244,16 @@ def test_hostile_job_value_stays_one_literal_argument(tmp_path: Path, runner: st
     assert argv[argv.index("--universe") + 1] == hostile
 
 
-def test_docs_graph_is_generated_from_the_real_dag(bag: DagBag) -> None:
+def test_docs_are_generated_from_the_real_dag_and_settings(bag: DagBag) -> None:
     doc = (REPO / "docs" / "airflow.md").read_text()
     graph = dag_graph_mermaid(bag.dags[DAILY])
     assert f"```mermaid\n{graph}\n```" in doc, "regenerate with: uv run python docs/airflow_graph.py"
+    generator = runpy.run_path(str(REPO / "docs" / "airflow_graph.py"))
+    assert generator["render"](doc) == doc, "regenerate with: uv run python docs/airflow_graph.py"
+
+
+def test_demo_runs_the_same_dag_file_as_the_repository() -> None:
+    assert (DAGS / DEMO_DAG_FILE).read_text() == DAILY_DAG_SOURCE
 
 
 def test_repo_dag_folder_can_be_copied_anywhere(tmp_path: Path) -> None:
