@@ -17,23 +17,40 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import pyarrow as pa
 
-from candlelake.errors import CandlelakeError, IpBanned, TerminalError, TransientError, UsageError
+from candlelake.errors import (
+    CandlelakeError,
+    ChecksumMismatch,
+    IpBanned,
+    TerminalError,
+    TransientError,
+    UsageError,
+)
 from candlelake.klines import binance_rows_to_table, empty_table
 from candlelake.lake import DayMeta, LakeWriter, open_dataset
 from candlelake.markets import Market, check_symbol, to_exchange_id
 from candlelake.plan.pages import Page, plan_pages
 from candlelake.progress import LogProgress, Progress
+from candlelake.quality.crosscheck import compare_days, pick_sample_days
 from candlelake.quality.gaps import Explained, Gap, Lifecycle, find_gaps
 from candlelake.quality.report import RunReport, SymbolReport
 from candlelake.signature import DatasetSignature
+from candlelake.sources.archive_plan import (
+    REAL_ARCHIVE_URL,
+    ArchiveFile,
+    ArchivePeriod,
+    archive_url,
+    as_daily_files,
+    plan_archive_files,
+)
+from candlelake.sources.binance_archive import ArchiveClient, day_completeness, split_days
 from candlelake.sources.binance_rest import BinanceRest, RestSettings, SymbolInfo
-from candlelake.timeutil import MINUTE_MS, Window, day_window, floor_minute
+from candlelake.timeutil import MINUTE_MS, Window, day_window, floor_minute, from_ms
 from candlelake.validate.rules import validate_klines
 
 log = logging.getLogger(__name__)
@@ -59,6 +76,12 @@ class DownloadJob:
     s3_endpoint_url: str | None = None
     concurrency: int = 8
     force: bool = False
+    # Vendor `binance` only: the data.binance.vision archive.
+    archive_url: str | None = None  # None: the real archive
+    use_archive: bool = True
+    download_period: ArchivePeriod | None = None
+    refresh_changed: bool = False
+    verify_sample: int = 0
 
     @property
     def full_klines(self) -> bool:
@@ -68,10 +91,18 @@ class DownloadJob:
 
 @dataclass
 class _DayState:
+    """A day being assembled: `pending` counts the pages and archive files still to come."""
+
     window: Window
     pending: int = 0
     tables: list[pa.Table] = field(default_factory=list)
     failures: list[Explained] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    archive_sha256: str | None = None
+
+    @property
+    def source(self) -> str:
+        return "+".join(dict.fromkeys(self.sources)) or "rest"
 
 
 class _SymbolRun:
@@ -129,6 +160,7 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
     writer = LakeWriter(location)
     # Fail on an unwritable destination before spending any request weight.
     await asyncio.to_thread(writer.check_writable)
+    archive = ArchiveClient(concurrency=job.concurrency) if _uses_archive(job) else None
     async with BinanceRest(job.market, job.rest) as rest:
         info = await rest.exchange_info()
         window = clamp_window(job.window, rest.server_now_ms())
@@ -142,18 +174,31 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
                 )
         runs = [_SymbolRun(s, info.get(to_exchange_id(s)), rest) for s in job.symbols]
         report.symbols = [r.report for r in runs]
-        engine = _Engine(job, rest, writer, window, progress)
+        engine = _Engine(job, rest, archive, writer, window, progress)
         try:
-            await engine.run(runs)
+            if archive is not None:
+                async with archive:
+                    await engine.run(runs)
+                    if job.verify_sample:
+                        report.crosscheck = await engine.verify_sample(runs, job.verify_sample)
+            else:
+                await engine.run(runs)
         finally:
             progress.close()
             stats = rest.stats
             report.requests, report.retries = stats.requests, stats.retries
             report.rate_limited = stats.rate_limited
             report.weight = rest.budget.total_weight if rest.budget else 0
+            if archive is not None:
+                report.archive_files = archive.stats.files
+                report.retries += archive.stats.retries
             report.elapsed_s = time.monotonic() - started
         report.errors.extend(engine.errors)
     return report
+
+
+def _uses_archive(job: DownloadJob) -> bool:
+    return job.vendor == "binance" and job.use_archive
 
 
 class _Engine:
@@ -161,12 +206,15 @@ class _Engine:
         self,
         job: DownloadJob,
         rest: BinanceRest,
+        archive: ArchiveClient | None,
         writer: LakeWriter,
         window: Window,
         progress: Progress,
     ) -> None:
         self.job = job
         self.rest = rest
+        self.archive = archive
+        self.archive_base = job.archive_url or REAL_ARCHIVE_URL
         self.writer = writer
         self.window = window
         self.progress = progress
@@ -178,34 +226,49 @@ class _Engine:
         self._fatal: IpBanned | None = None
 
     async def run(self, runs: Sequence[_SymbolRun]) -> None:
-        plans = [(run, await asyncio.to_thread(self._plan, run)) for run in runs]
+        plans = [(run, await self._plan(run)) for run in runs]
         self.progress.start(sum(len(run.days) for run, _ in plans))
-        for run, pages in plans:
+        for run, (files, pages) in plans:
             if run.info is None:
                 self._explain_absent(run)
                 continue
+            for file in files:
+                self._spawn(self._fetch_archive(run, file))
             for page in pages:
-                if self._fatal is None:
-                    await self._slots.acquire()
-                if self._fatal is not None:
-                    # After a ban nothing more is sent, but every planned minute is still
-                    # accounted for: the pages that were not fetched become explained gaps.
-                    reason = f"not fetched: run stopped ({self._fatal})"
-                    await self._page_done(run, page, None, Explained(page.window, reason))
-                    continue
-                task = asyncio.create_task(self._fetch(run, page))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-        if self._tasks:
+                await self._send(run, page)
+        # Archive tasks can add REST pages for days their file lacks: wait until all settle.
+        while self._tasks:
             await asyncio.gather(*list(self._tasks))
         if self._fatal is not None:
             self.errors.append(str(self._fatal))
 
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, run: _SymbolRun, page: Page) -> None:
+        """Start fetching `page` once a concurrency slot is free."""
+        if self._fatal is None:
+            await self._slots.acquire()
+        if self._fatal is not None:
+            # After a ban nothing more is sent, but every planned minute is still
+            # accounted for: the pages that were not fetched become explained gaps.
+            reason = f"not fetched: run stopped ({self._fatal})"
+            await self._page_done(run, page, None, Explained(page.window, reason))
+            return
+        self._spawn(self._fetch(run, page))
+
     # -- planning ------------------------------------------------------------
 
-    def _plan(self, run: _SymbolRun) -> list[Page]:
+    async def _plan(self, run: _SymbolRun) -> tuple[list[ArchiveFile], list[Page]]:
         days = self.window.days()
-        existing = {} if self.job.force else self.writer.existing_days(run.symbol, days)
+        existing = (
+            {} if self.job.force else await asyncio.to_thread(self.writer.existing_days, run.symbol, days)
+        )
+        if existing and self.job.refresh_changed and self.archive is not None:
+            for day in await self._changed_days(run.symbol, existing):
+                del existing[day]
         remaining: list[Window] = []
         for day in days:
             covered = day_window(day).intersect(self.window)
@@ -219,14 +282,57 @@ class _Engine:
             run.days[day] = _DayState(covered)
             remaining.append(covered)
         if run.info is None:
-            return []
+            return [], []
+        files: list[ArchiveFile] = []
+        if self.archive is not None:
+            whole_days = [d for d, st in run.days.items() if st.window == day_window(d)]
+            today = from_ms(self.rest.server_now_ms()).date()
+            files = plan_archive_files(
+                self.archive_base,
+                self.job.market,
+                run.symbol,
+                whole_days,
+                today=today,
+                download_period=self.job.download_period,
+            )
+            for file in files:
+                for day in file.days:
+                    run.days[day].pending += 1
+            archived = {d for f in files for d in f.days}
+            remaining = [w for w in remaining if from_ms(w.start_ms).date() not in archived]
+        pages = self._pages_for(run, _contiguous(remaining))
+        return files, pages
+
+    def _pages_for(self, run: _SymbolRun, spans: Iterable[Window]) -> list[Page]:
+        """Pages covering `spans`; each day they touch waits for them."""
         pages: list[Page] = []
-        for span in _contiguous(remaining):
+        for span in spans:
             pages.extend(plan_pages(span, self.rest.cost))
         for page in pages:
-            for day in _days_of(page.window):
+            for day in page.window.days():
                 run.days[day].pending += 1
         return pages
+
+    async def _changed_days(self, symbol: str, existing: dict[dt.date, DayMeta]) -> list[dt.date]:
+        """Days whose archive file Binance has replaced since we ingested it (`--refresh-changed`)."""
+        assert self.archive is not None
+        by_file: dict[ArchiveFile, list[tuple[dt.date, str]]] = {}
+        for day, meta in existing.items():
+            if not meta.archive_sha256 or not meta.source.startswith("archive:"):
+                continue
+            period: ArchivePeriod = "monthly" if meta.source.startswith("archive:monthly") else "daily"
+            label = day.strftime("%Y-%m") if period == "monthly" else day.isoformat()
+            url = archive_url(self.archive_base, self.job.market, period, symbol, label)
+            file = ArchiveFile(self.job.market, symbol, period, label, (), url)
+            by_file.setdefault(file, []).append((day, meta.archive_sha256))
+        checks = await asyncio.gather(*(self.archive.fetch_checksum(f) for f in by_file))
+        changed = []
+        for (file, entries), published in zip(by_file.items(), checks, strict=True):
+            for day, recorded in entries:
+                if published is not None and published != recorded:
+                    log.warning("%s %s: archive file replaced (%s); re-ingesting", symbol, day, file.url)
+                    changed.append(day)
+        return changed
 
     def _explain_absent(self, run: _SymbolRun) -> None:
         run.report.status = NOT_ON_EXCHANGE
@@ -238,6 +344,67 @@ class _Engine:
 
     def _weight(self) -> int:
         return self.rest.budget.total_weight if self.rest.budget else 0
+
+    # -- archive -------------------------------------------------------------
+
+    async def _fetch_archive(self, run: _SymbolRun, file: ArchiveFile) -> None:
+        assert self.archive is not None
+        try:
+            fetched = await self.archive.fetch(file)
+        except ChecksumMismatch as exc:
+            # Loud: the run fails and names the file, but the days are still filled from REST.
+            run.report.errors.append(f"{exc} ({exc.url}); its days were filled from REST")
+            log.error("%s: %s", run.symbol, exc)
+            await self._archive_to_rest(run, file.days)
+            return
+        except (TransientError, TerminalError) as exc:
+            log.warning("%s: archive %s unavailable (%s); using REST", run.symbol, file.url, exc)
+            await self._archive_to_rest(run, file.days)
+            return
+        if fetched.table is None:
+            if file.period == "monthly":
+                # A missing monthly file: try the month's daily files before spending weight.
+                for daily in as_daily_files(file, base_url=self.archive_base):
+                    self._spawn(self._fetch_archive(run, daily))
+                return
+            await self._archive_to_rest(run, file.days)
+            return
+        for day, part in split_days(fetched.table, file.days).items():
+            await self._archive_day(run, day, part, file, fetched.sha256)
+
+    async def _archive_day(
+        self, run: _SymbolRun, day: dt.date, part: pa.Table, file: ArchiveFile, sha256: str | None
+    ) -> None:
+        state = run.days[day]
+        state.tables.append(part)
+        state.sources.append(f"archive:{file.period}")
+        state.archive_sha256 = sha256
+        _, holes = day_completeness(part, day)
+        pages: list[Page] = []
+        if holes:
+            # The file lacks minutes. Those the exchange never had (before listing, after
+            # delisting) are fine; the others are asked of REST, which also tells a
+            # maintenance gap from an incomplete file.
+            lifecycle = await run.lifecycle()
+            residual = [w for w in (_trim(h, lifecycle) for h in holes) if w is not None]
+            pages = self._pages_for(run, residual)
+            if pages:
+                state.sources.append("rest")
+        state.pending -= 1
+        if state.pending == 0:
+            await self._finish_day(run, day, run.days.pop(day))
+        for page in pages:
+            await self._send(run, page)
+
+    async def _archive_to_rest(self, run: _SymbolRun, days: Sequence[dt.date]) -> None:
+        spans = _contiguous([run.days[d].window for d in sorted(days)])
+        pages = self._pages_for(run, spans)
+        for day in days:
+            state = run.days[day]
+            state.sources.append("rest")
+            state.pending -= 1
+        for page in pages:
+            await self._send(run, page)
 
     # -- fetching ------------------------------------------------------------
 
@@ -273,7 +440,7 @@ class _Engine:
         failure: Explained | None,
     ) -> None:
         finished = []
-        for day in _days_of(page.window):
+        for day in page.window.days():
             state = run.days[day]
             if table is not None and table.num_rows:
                 state.tables.append(_slice(table, day_window(day)))
@@ -283,9 +450,9 @@ class _Engine:
             if state.pending == 0:
                 finished.append(day)
         for day in finished:
-            await self._finish_day(run, day, run.days.pop(day), source="rest")
+            await self._finish_day(run, day, run.days.pop(day))
 
-    async def _finish_day(self, run: _SymbolRun, day: dt.date, state: _DayState, *, source: str) -> None:
+    async def _finish_day(self, run: _SymbolRun, day: dt.date, state: _DayState) -> None:
         tables = [t for t in state.tables if t.num_rows]
         table = pa.concat_tables(tables) if tables else empty_table(self.job.full_klines)
         checked = validate_klines(table, state.window)
@@ -311,7 +478,8 @@ class _Engine:
                 window_end_ms=state.window.end_ms,
                 rows=checked.table.num_rows,
                 complete=not state.failures and not checked.problems,
-                source=source,
+                source=state.source,
+                archive_sha256=state.archive_sha256,
                 gaps=tuple(g.to_dict() for g in gaps),
             )
             async with self._writes:
@@ -319,7 +487,7 @@ class _Engine:
             run.report.files.append(path)
             run.report.rows_written += checked.table.num_rows
             run.report.days_written += 1
-            run.report.sources[day] = source
+            run.report.sources[day] = state.source
         self.progress.day_done(
             run.symbol, checked.table.num_rows, weight=self._weight(), retries=self.rest.stats.retries
         )
@@ -333,6 +501,39 @@ class _Engine:
             exchange_id=self.job.exchange_id,
             knowledge_time=self.knowledge_time,
         )
+
+    # -- cross-check -----------------------------------------------------------
+
+    async def verify_sample(self, runs: Sequence[_SymbolRun], n: int) -> list[str]:
+        """Compare `n` random archive-sourced days per symbol against REST, field by field."""
+        differences: list[str] = []
+        for run in runs:
+            assert run.info is not None or not run.report.sources
+            archived = sorted(d for d, src in run.report.sources.items() if src.startswith("archive:"))
+            for day in pick_sample_days(archived, n, seed=len(archived)):
+                lake_table = await asyncio.to_thread(self.writer.read_day, run.symbol, day)
+                rows: list[list[Any]] = []
+                assert run.info is not None
+                for page in plan_pages(day_window(day), self.rest.cost):
+                    rows.extend(await self.rest.klines(run.info.exchange_symbol, page))
+                rest_table = binance_rows_to_table(rows, full=True)
+                diffs = compare_days(lake_table.select(rest_table.column_names), rest_table)
+                for diff in diffs:
+                    differences.append(f"{run.symbol} {day}: {diff}")
+                log.info("verify %s %s: %d differences", run.symbol, day, len(diffs))
+        if differences:
+            self.errors.append(f"archive and REST disagree in {len(differences)} places")
+        return differences
+
+
+def _trim(window: Window, lifecycle: Lifecycle) -> Window | None:
+    """The part of `window` in which the symbol traded."""
+    start, end = window.start_ms, window.end_ms
+    if lifecycle.listed_ms is not None:
+        start = max(start, lifecycle.listed_ms)
+    if lifecycle.delisted_ms is not None:
+        end = min(end, lifecycle.delisted_ms)
+    return Window(start, end) if start < end else None
 
 
 def _covers(meta: DayMeta, covered: Window) -> bool:
@@ -357,10 +558,6 @@ def _contiguous(windows: Sequence[Window]) -> list[Window]:
         else:
             spans.append(w)
     return spans
-
-
-def _days_of(window: Window) -> list[dt.date]:
-    return window.days()
 
 
 def _slice(table: pa.Table, window: Window) -> pa.Table:

@@ -17,6 +17,7 @@ from candlelake.pipeline import DownloadJob, Vendor, download, symbols_for
 from candlelake.progress import default_progress
 from candlelake.quality.report import RunReport
 from candlelake.signature import DatasetSignature, universe_token
+from candlelake.sources.archive_plan import ENV_ARCHIVE_URL, ArchivePeriod
 from candlelake.sources.binance_rest import RestSettings
 from candlelake.timeutil import MINUTE_MS, Window, day_window, parse_date, parse_timestamp, to_ms
 
@@ -126,10 +127,24 @@ def download_bulk(
     rest_url: Annotated[
         str | None, typer.Option("--rest_url", help="Binance REST base URL (env CANDLELAKE_BINANCE_URL).")
     ] = None,
-    archive_url: Annotated[str | None, typer.Option("--archive_url")] = None,
+    archive_url: Annotated[
+        str | None,
+        typer.Option("--archive_url", help="Archive base URL (env CANDLELAKE_BINANCE_ARCHIVE_URL)."),
+    ] = None,
     s3_endpoint_url: Annotated[str | None, typer.Option("--s3_endpoint_url")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64)] = 8,
     force: Annotated[bool, typer.Option("--force", help="Re-download days already complete.")] = False,
+    refresh_changed: Annotated[
+        bool,
+        typer.Option("--refresh_changed", "--refresh-changed", help="Re-ingest replaced archive days."),
+    ] = False,
+    verify_sample: Annotated[
+        int,
+        typer.Option("--verify_sample", "--verify-sample", min=0, help="Cross-check N days vs REST."),
+    ] = 0,
+    no_archive: Annotated[
+        bool, typer.Option("--no_archive", "--no-archive", help="Vendor binance: use REST only.")
+    ] = False,
     report_json: Annotated[Path | None, typer.Option("--report_json")] = None,
 ) -> None:
     setup_logging(log_level)
@@ -147,8 +162,7 @@ def download_bulk(
         raise UsageError("give a destination: --s3_path s3://bucket[/prefix] or --dst_dir DIR")
     if s3_path and not s3_path.startswith("s3://"):
         raise UsageError(f"bad --s3_path {s3_path!r}; expected s3://bucket[/prefix]")
-    if download_period not in (None, "daily", "monthly"):
-        raise UsageError(f"bad --download_period {download_period!r}; allowed: daily, monthly")
+    period = _period(download_period)
     vendor_v = _vendor(vendor)
     exchange = _exchange(exchange_id)
     market = parse_market(contract_type)
@@ -188,6 +202,11 @@ def download_bulk(
         s3_endpoint_url=s3_endpoint_url or os.environ.get("CANDLELAKE_S3_ENDPOINT_URL") or None,
         concurrency=concurrency,
         force=force,
+        archive_url=archive_url or os.environ.get(ENV_ARCHIVE_URL) or None,
+        use_archive=not no_archive,
+        download_period=period,
+        refresh_changed=refresh_changed,
+        verify_sample=verify_sample,
     )
     code = run_job(
         job, universe_all=universe == "all", report_json=report_json, assert_missing=assert_on_missing_data
@@ -205,6 +224,11 @@ def download_friendly(
     symbols: Annotated[str | None, typer.Option("--symbols", help="BTC_USDT,ETH_USDT")] = None,
     vendor: Annotated[str, typer.Option("--vendor", help="ccxt (OHLCV) or binance (12 fields)")] = "ccxt",
     rest_url: Annotated[str | None, typer.Option("--rest-url")] = None,
+    archive_url: Annotated[str | None, typer.Option("--archive-url")] = None,
+    download_period: Annotated[str | None, typer.Option("--download-period", help="daily or monthly")] = None,
+    no_archive: Annotated[bool, typer.Option("--no-archive")] = False,
+    refresh_changed: Annotated[bool, typer.Option("--refresh-changed")] = False,
+    verify_sample: Annotated[int, typer.Option("--verify-sample", min=0)] = 0,
     s3_endpoint_url: Annotated[str | None, typer.Option("--s3-endpoint-url")] = None,
     aws_profile: Annotated[str | None, typer.Option("--aws-profile")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64)] = 8,
@@ -249,6 +273,11 @@ def download_friendly(
         s3_endpoint_url=s3_endpoint_url or os.environ.get("CANDLELAKE_S3_ENDPOINT_URL") or None,
         concurrency=concurrency,
         force=force,
+        archive_url=archive_url or os.environ.get(ENV_ARCHIVE_URL) or None,
+        use_archive=not no_archive,
+        download_period=_period(download_period),
+        refresh_changed=refresh_changed,
+        verify_sample=verify_sample,
     )
     code = run_job(
         job,
@@ -257,6 +286,12 @@ def download_friendly(
         assert_missing=assert_on_missing_data,
     )
     raise typer.Exit(code)
+
+
+def _period(value: str | None) -> ArchivePeriod | None:
+    if value not in (None, "daily", "monthly"):
+        raise UsageError(f"bad download period {value!r}; allowed: daily, monthly")
+    return value  # type: ignore[return-value]
 
 
 def _start_ms(text: str, flag: str) -> int:

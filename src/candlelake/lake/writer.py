@@ -90,6 +90,11 @@ class LakeWriter:
         tail = self._fs.cat_file(path, start=max(0, size - _TAIL_BYTES), end=size)
         return _meta_from_tail(self._fs, path, size, tail)
 
+    def read_day(self, symbol: str, day: dt.date) -> pa.Table:
+        """The rows of one day file (lake columns, without partition columns)."""
+        with self._fs.open(self._path(symbol, day), "rb") as handle:
+            return pq.read_table(handle)
+
     def existing_days(self, symbol: str, days: Iterable[dt.date]) -> dict[dt.date, DayMeta]:
         """The days among `days` that have a readable file, with their metadata.
 

@@ -75,6 +75,8 @@ class RunReport:
     retries: int = 0
     rate_limited: int = 0
     elapsed_s: float = 0.0
+    archive_files: int = 0
+    crosscheck: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -104,6 +106,8 @@ class RunReport:
             "retries": self.retries,
             "rate_limited": self.rate_limited,
             "elapsed_s": round(self.elapsed_s, 3),
+            "archive_files": self.archive_files,
+            "crosscheck_differences": self.crosscheck,
             "errors": self.errors,
             "symbols": [s.to_dict() for s in self.symbols],
         }
@@ -128,6 +132,7 @@ class RunReport:
             if s.days_skipped:
                 head += f", {s.days_skipped} days already complete"
             lines.append(head + ("" if not notes else "; " + "; ".join(notes)))
+        lines.extend(f"DIFFERENCE {diff}" for diff in self.crosscheck)
         lines.extend(f"ERROR {err}" for err in self.errors)
         missing = sum(s.missing_minutes for s in self.symbols)
         excluded = sum(s.excluded_minutes for s in self.symbols)
