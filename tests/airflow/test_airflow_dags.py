@@ -280,3 +280,15 @@ def test_ds_independent_window_for_other_days(tmp_path: Path) -> None:
         "2024-12-31T23:59:00+00:00",
     )
     assert dt.date.fromisoformat(flags["--start_timestamp"][:10]) == dt.date(2024, 12, 31)
+
+
+def test_backfill_dag_maps_downloads_in_a_pool(bag: DagBag) -> None:
+    dag = bag.dags["test.backfill_daily_ohlcv_data"]
+    assert type(dag.timetable).__name__ == "NullTimetable"  # manual only
+    assert set(dag.params.keys()) == {"start", "end"}
+    download = dag.get_task("download.periodic_daily")
+    assert download.pool == "candlelake_backfill"
+    assert set(dag.get_task("plan").downstream_task_ids) == {"download.periodic_daily"}
+    assert set(download.downstream_task_ids) == {"end_download"}
+    assert [t.task_id for t in dag.leaves] == ["end_dag"]
+    assert dag.get_task("notify_failure").trigger_rule == "one_failed"
