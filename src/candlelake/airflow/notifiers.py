@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -200,7 +201,8 @@ class EmailFailureNotifier(BaseNotifier):
         report = failure_report(context)
         # Subject and body are given, so SmtpNotifier does not render them as templates.
         SmtpNotifier(
-            to=[addr for addr in self.to if addr],
+            # A Variable may hold "a@x, b@y"; the hook would take that as one address.
+            to=[a.strip() for item in self.to for a in re.split(r"[,;]", item) if a.strip()],
             from_email=self.from_email,
             smtp_conn_id=self.smtp_conn_id,
             subject=report.subject,
