@@ -25,6 +25,7 @@ import time
 import psutil
 
 from candlelake.pipeline import DownloadJob, download
+from candlelake.plan.budget import RateLimit
 from candlelake.plan.pages import FUTURES_KLINES
 from candlelake.progress import LogProgress
 from candlelake.signature import DatasetSignature
@@ -57,6 +58,15 @@ class PeakRss:
         self._thread.join()
 
 
+def extra_symbols() -> tuple[SymbolOverride, ...]:
+    """The simulator's table has 22 perpetuals trading through 2024; add a few more so that
+    the benchmarks have 25 (extra symbols are an ordinary simulator option)."""
+    return tuple(
+        SymbolOverride(market="futures", symbol=f"{b}USDT", base=b, quote="USDT", listed="2020-06-01")
+        for b in ("ADA", "LTC", "TRX", "ATOM", "FIL")
+    )
+
+
 def symbols(cfg: SimConfig, n: int) -> tuple[str, ...]:
     """The first `n` futures symbols trading through the benchmark's range, universe v7.3 first."""
     pool = load_universe("v7.3", "binance") + [
@@ -77,12 +87,7 @@ def run(mode: str, n_symbols: int, days: int) -> None:
     last = first + dt.timedelta(days=days - 1)
     window = Window(day_window(first).start_ms, day_window(last).end_ms)
     clock = f"frozen:{(last + dt.timedelta(days=2)).isoformat()}T00:00:00Z"
-    # The simulator's table has 22 perpetuals trading through 2024; add a few more so that
-    # the benchmark has 25 (extra symbols are an ordinary simulator option).
-    extra = tuple(
-        SymbolOverride(market="futures", symbol=f"{b}USDT", base=b, quote="USDT", listed="2020-06-01")
-        for b in ("ADA", "LTC", "TRX", "ATOM", "FIL")
-    )
+    extra = extra_symbols()
     if mode == "budget":
         cfg = SimConfig(symbols=extra, seed=1, clock=clock, latency_ms=50, jitter_ms=5, window_seconds=6.0,
                         futures_weight_limit=240)  # fmt: skip
@@ -100,7 +105,10 @@ def run(mode: str, n_symbols: int, days: int) -> None:
                 signature=DatasetSignature.parse(
                     "bulk.manual.downloaded_1min.parquet.ohlcv.futures.v7_3.ccxt.binance.v1_0_0"
                 ),
-                rest=RestSettings(base_url=sim.url),
+                # With the simulator's limits off, do not pace by the limits exchangeInfo reports.
+                rest=RestSettings(
+                    base_url=sim.url, rate_limit=None if mode == "budget" else RateLimit(10**9, 60.0)
+                ),
                 concurrency=8,
             )
             with PeakRss() as rss:

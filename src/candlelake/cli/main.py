@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from candlelake.errors import UsageError
@@ -31,24 +30,19 @@ def _register_commands() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; usage errors print one line and exit 2, as click does for bad flags."""
+    """Run the CLI and return its exit code; usage errors print one line and return 2."""
     _register_commands()
     command = typer.main.get_command(app)
     try:
-        # Without standalone mode click returns the code of a typer.Exit instead of raising.
-        result = command.main(args=argv, prog_name="candlelake", standalone_mode=False)
+        # Standalone mode lets click report its own usage errors (exit 2) and --help;
+        # ours arrive as UsageError from inside a command.
+        command.main(args=argv, prog_name="candlelake", standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except UsageError as exc:
-        click.echo(f"error: {exc}", err=True)
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        return 130
-    return result if isinstance(result, int) else 0
+    return 0
 
 
 if __name__ == "__main__":
