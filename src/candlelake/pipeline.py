@@ -17,9 +17,9 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import pyarrow as pa
 
@@ -31,15 +31,15 @@ from candlelake.errors import (
     TransientError,
     UsageError,
 )
+from candlelake.job import DownloadJob
 from candlelake.klines import binance_rows_to_table, empty_table
 from candlelake.lake import DayMeta, LakeWriter, open_dataset
-from candlelake.markets import Market, check_symbol, to_exchange_id
+from candlelake.markets import to_exchange_id
 from candlelake.plan.pages import Page, plan_pages
 from candlelake.progress import LogProgress, Progress
 from candlelake.quality.crosscheck import compare_days, pick_sample_days
 from candlelake.quality.gaps import Explained, Gap, Lifecycle, find_gaps
 from candlelake.quality.report import RunReport, SymbolReport
-from candlelake.signature import DatasetSignature
 from candlelake.sources.archive_plan import (
     REAL_ARCHIVE_URL,
     ArchiveFile,
@@ -49,44 +49,13 @@ from candlelake.sources.archive_plan import (
     plan_archive_files,
 )
 from candlelake.sources.binance_archive import ArchiveClient, day_completeness, split_days
-from candlelake.sources.binance_rest import BinanceRest, RestSettings, SymbolInfo
+from candlelake.sources.binance_rest import BinanceRest, SymbolInfo
 from candlelake.timeutil import MINUTE_MS, Window, day_window, floor_minute, from_ms
 from candlelake.validate.rules import validate_klines
 
 log = logging.getLogger(__name__)
 
-Vendor = Literal["ccxt", "binance"]
 NOT_ON_EXCHANGE = "not on the exchange (delisted or never listed)"
-
-
-@dataclass(frozen=True)
-class DownloadJob:
-    """Everything one download needs; built by the CLI or by Python callers."""
-
-    market: Market
-    symbols: tuple[str, ...]
-    window: Window
-    lake_url: str
-    signature: DatasetSignature
-    vendor: Vendor = "ccxt"
-    exchange_id: str = "binance"
-    explicit_symbols: bool = False  # True: an unknown symbol is a usage error
-    rest: RestSettings = field(default_factory=RestSettings)
-    aws_profile: str | None = None
-    s3_endpoint_url: str | None = None
-    concurrency: int = 8
-    force: bool = False
-    # Vendor `binance` only: the data.binance.vision archive.
-    archive_url: str | None = None  # None: the real archive
-    use_archive: bool = True
-    download_period: ArchivePeriod | None = None
-    refresh_changed: bool = False
-    verify_sample: int = 0
-
-    @property
-    def full_klines(self) -> bool:
-        # Vendor `binance` keeps all twelve kline fields; `ccxt` keeps upstream's OHLCV.
-        return self.vendor == "binance"
 
 
 @dataclass
@@ -566,22 +535,3 @@ def _slice(table: pa.Table, window: Window) -> pa.Table:
     ts = table.column("timestamp")
     mask = pc.and_(pc.greater_equal(ts, window.start_ms), pc.less(ts, window.end_ms))
     return table.filter(mask)
-
-
-def symbols_for(
-    universe_symbols: Sequence[str], part: tuple[int, int] | None, check: Callable[[str], str] = check_symbol
-) -> tuple[str, ...]:
-    """Apply `--universe_part SIZE PART` (1-based) to a universe's ordered symbol list."""
-    symbols = [check(s) for s in universe_symbols]
-    if part is None:
-        return tuple(symbols)
-    size, index = part
-    if size < 1 or index < 1:
-        raise UsageError(f"bad --universe_part {size} {index}; both must be positive integers")
-    lo = (index - 1) * size
-    if lo >= len(symbols):
-        raise UsageError(
-            f"--universe_part {size} {index} starts at symbol {lo + 1}, "
-            f"but the universe has only {len(symbols)} symbols"
-        )
-    return tuple(symbols[lo : lo + size])

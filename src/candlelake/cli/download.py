@@ -12,13 +12,13 @@ import typer
 
 from candlelake import universe as universes
 from candlelake.errors import UsageError
+from candlelake.job import DownloadJob, Vendor, symbols_for
 from candlelake.markets import Market, check_symbol, parse_market
-from candlelake.pipeline import DownloadJob, Vendor, download, symbols_for
 from candlelake.progress import default_progress
 from candlelake.quality.report import RunReport
 from candlelake.signature import DatasetSignature, universe_token
 from candlelake.sources.archive_plan import ENV_ARCHIVE_URL, ArchivePeriod
-from candlelake.sources.binance_rest import RestSettings
+from candlelake.sources.settings import RestSettings
 from candlelake.timeutil import MINUTE_MS, Window, day_window, parse_date, parse_timestamp, to_ms
 
 log = logging.getLogger("candlelake")
@@ -60,6 +60,9 @@ def setup_logging(level: str) -> None:
 
 def run_job(job: DownloadJob, *, universe_all: bool, report_json: Path | None, assert_missing: bool) -> int:
     """Run a job, print the summary and return the process exit code."""
+    # Imported here: the engine pulls in ccxt, which takes seconds to import.
+    from candlelake.pipeline import download
+
     if universe_all:
         job = asyncio.run(_with_all_symbols(job))
     report = asyncio.run(download(job, progress=default_progress()))

@@ -60,7 +60,9 @@ def render() -> str:
             if param.required:
                 default = "required"
             help_text = (getattr(param, "help", None) or "").replace("|", "\\|")
-            lines.append(f"| {names} | {_type_name(param, command.context_class(command))} | {default} | {help_text} |")
+            lines.append(
+                f"| {names} | {_type_name(param, command.context_class(command))} | {default} | {help_text} |"
+            )
         lines.append("")
     lines.append(END)
     return "\n".join(lines)

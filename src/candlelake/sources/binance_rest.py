@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,60 +28,13 @@ from candlelake.errors import (
 from candlelake.markets import Market
 from candlelake.plan.budget import RateLimit, WeightBudget
 from candlelake.plan.pages import FUTURES_KLINES, SPOT_KLINES, EndpointCost, Page
+from candlelake.sources.settings import RestSettings
 
 log = logging.getLogger(__name__)
 
 REAL_SPOT_URL = "https://api.binance.com"
 REAL_FUTURES_URL = "https://fapi.binance.com"
 DEFAULT_LIMITS = {"spot": RateLimit(6000, 60.0), "futures": RateLimit(2400, 60.0)}
-ENV_REST_URL = "CANDLELAKE_BINANCE_URL"
-
-
-@dataclass(frozen=True)
-class RestSettings:
-    """How to reach Binance over REST. `base_url` replaces both real hosts (a simulator)."""
-
-    base_url: str | None = None
-    timeout_s: float = 10.0
-    attempts: int = 8
-    max_backoff_s: float = 8.0
-    rate_limit: RateLimit | None = None  # None: read it from exchangeInfo
-
-    @classmethod
-    def from_env(cls, base_url: str | None = None) -> RestSettings:
-        """Settings from flags, then `CANDLELAKE_*` environment variables (see docs/cli.md)."""
-        env = os.environ
-        rate = None
-        if env.get("CANDLELAKE_WEIGHT_LIMIT"):
-            rate = parse_rate_limit(env["CANDLELAKE_WEIGHT_LIMIT"])
-        return cls(
-            base_url=base_url or env.get(ENV_REST_URL) or None,
-            timeout_s=_env_number("CANDLELAKE_REST_TIMEOUT_S", 10.0),
-            attempts=int(_env_number("CANDLELAKE_REST_ATTEMPTS", 8)),
-            rate_limit=rate,
-        )
-
-
-def parse_rate_limit(text: str) -> RateLimit:
-    """`2400/60` -> 2400 weight per 60 s."""
-    try:
-        limit, seconds = text.split("/")
-        return RateLimit(int(limit), float(seconds))
-    except ValueError:
-        raise UsageError(f"bad weight limit {text!r}; expected WEIGHT/SECONDS, e.g. 2400/60") from None
-
-
-def _env_number(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise UsageError(f"bad {name}={raw!r}; expected a number") from None
-    if value <= 0:
-        raise UsageError(f"bad {name}={raw!r}; expected a positive number")
-    return value
 
 
 @dataclass(frozen=True)

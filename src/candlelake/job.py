@@ -1,0 +1,65 @@
+"""What a download is asked to do: one typed object, built by the CLI, Airflow or Python callers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from candlelake.errors import UsageError
+from candlelake.markets import Market, check_symbol
+from candlelake.signature import DatasetSignature
+from candlelake.sources.archive_plan import ArchivePeriod
+from candlelake.sources.settings import RestSettings
+from candlelake.timeutil import Window
+
+Vendor = Literal["ccxt", "binance"]
+
+
+@dataclass(frozen=True)
+class DownloadJob:
+    """Everything one download needs; built by the CLI or by Python callers."""
+
+    market: Market
+    symbols: tuple[str, ...]
+    window: Window
+    lake_url: str
+    signature: DatasetSignature
+    vendor: Vendor = "ccxt"
+    exchange_id: str = "binance"
+    explicit_symbols: bool = False  # True: an unknown symbol is a usage error
+    rest: RestSettings = field(default_factory=RestSettings)
+    aws_profile: str | None = None
+    s3_endpoint_url: str | None = None
+    concurrency: int = 8
+    force: bool = False
+    # Vendor `binance` only: the data.binance.vision archive.
+    archive_url: str | None = None  # None: the real archive
+    use_archive: bool = True
+    download_period: ArchivePeriod | None = None
+    refresh_changed: bool = False
+    verify_sample: int = 0
+
+    @property
+    def full_klines(self) -> bool:
+        # Vendor `binance` keeps all twelve kline fields; `ccxt` keeps upstream's OHLCV.
+        return self.vendor == "binance"
+
+
+def symbols_for(
+    universe_symbols: Sequence[str], part: tuple[int, int] | None, check: Callable[[str], str] = check_symbol
+) -> tuple[str, ...]:
+    """Apply `--universe_part SIZE PART` (1-based) to a universe's ordered symbol list."""
+    symbols = [check(s) for s in universe_symbols]
+    if part is None:
+        return tuple(symbols)
+    size, index = part
+    if size < 1 or index < 1:
+        raise UsageError(f"bad --universe_part {size} {index}; both must be positive integers")
+    lo = (index - 1) * size
+    if lo >= len(symbols):
+        raise UsageError(
+            f"--universe_part {size} {index} starts at symbol {lo + 1}, "
+            f"but the universe has only {len(symbols)} symbols"
+        )
+    return tuple(symbols[lo : lo + size])
