@@ -51,7 +51,7 @@ from candlelake.sources.archive_plan import (
 from candlelake.sources.binance_archive import ArchiveClient, day_completeness, split_days
 from candlelake.sources.binance_rest import BinanceRest, SymbolInfo
 from candlelake.timeutil import MINUTE_MS, Window, day_window, floor_minute, from_ms
-from candlelake.validate.rules import validate_klines
+from candlelake.validate.rules import Validated, validate_klines
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +191,9 @@ class _Engine:
         self.knowledge_time = dt.datetime.now(dt.UTC)
         self._slots = asyncio.Semaphore(job.concurrency)
         self._writes = asyncio.Semaphore(4)
+        # An archive file is held from download until its days are written: this bounds
+        # memory by concurrency even when fetching outpaces writing.
+        self._archive_files = asyncio.Semaphore(job.concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._fatal: IpBanned | None = None
 
@@ -317,6 +320,10 @@ class _Engine:
     # -- archive -------------------------------------------------------------
 
     async def _fetch_archive(self, run: _SymbolRun, file: ArchiveFile) -> None:
+        async with self._archive_files:
+            await self._ingest_archive(run, file)
+
+    async def _ingest_archive(self, run: _SymbolRun, file: ArchiveFile) -> None:
         assert self.archive is not None
         try:
             fetched = await self.archive.fetch(file)
@@ -422,9 +429,7 @@ class _Engine:
             await self._finish_day(run, day, run.days.pop(day))
 
     async def _finish_day(self, run: _SymbolRun, day: dt.date, state: _DayState) -> None:
-        tables = [t for t in state.tables if t.num_rows]
-        table = pa.concat_tables(tables) if tables else empty_table(self.job.full_klines)
-        checked = validate_klines(table, state.window)
+        checked = await asyncio.to_thread(self._validate, state)
         for problem in checked.problems:
             run.report.errors.append(f"invalid row at {problem.timestamp}: {problem.reason}")
         present = checked.table.column("timestamp").to_numpy()
@@ -460,6 +465,11 @@ class _Engine:
         self.progress.day_done(
             run.symbol, checked.table.num_rows, weight=self._weight(), retries=self.rest.stats.retries
         )
+
+    def _validate(self, state: _DayState) -> Validated:
+        tables = [t for t in state.tables if t.num_rows]
+        table = pa.concat_tables(tables) if tables else empty_table(self.job.full_klines)
+        return validate_klines(table, state.window)
 
     def _write(self, symbol: str, day: dt.date, table: pa.Table, meta: DayMeta) -> str:
         return self.writer.write_day(

@@ -6,13 +6,14 @@ import asyncio
 import logging
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from candlelake import universe as universes
 from candlelake.errors import UsageError
 from candlelake.job import DownloadJob, Vendor, symbols_for
+from candlelake.lake.storage import ENDPOINT_ENV
 from candlelake.markets import Market, check_symbol, parse_market
 from candlelake.progress import default_progress
 from candlelake.quality.report import RunReport
@@ -200,13 +201,11 @@ def download_bulk(
         signature=signature,
         vendor=vendor_v,
         exchange_id=exchange,
-        rest=RestSettings.from_env(rest_url),
         aws_profile=aws_profile,
-        s3_endpoint_url=s3_endpoint_url or os.environ.get("CANDLELAKE_S3_ENDPOINT_URL") or None,
         concurrency=concurrency,
         force=force,
-        archive_url=archive_url or os.environ.get(ENV_ARCHIVE_URL) or None,
         use_archive=not no_archive,
+        **_endpoints(rest_url, archive_url, s3_endpoint_url),
         download_period=period,
         refresh_changed=refresh_changed,
         verify_sample=verify_sample,
@@ -271,13 +270,11 @@ def download_friendly(
         vendor=vendor_v,
         exchange_id=exchange_id,
         explicit_symbols=symbols is not None,
-        rest=RestSettings.from_env(rest_url),
         aws_profile=aws_profile,
-        s3_endpoint_url=s3_endpoint_url or os.environ.get("CANDLELAKE_S3_ENDPOINT_URL") or None,
         concurrency=concurrency,
         force=force,
-        archive_url=archive_url or os.environ.get(ENV_ARCHIVE_URL) or None,
         use_archive=not no_archive,
+        **_endpoints(rest_url, archive_url, s3_endpoint_url),
         download_period=_period(download_period),
         refresh_changed=refresh_changed,
         verify_sample=verify_sample,
@@ -289,6 +286,15 @@ def download_friendly(
         assert_missing=assert_on_missing_data,
     )
     raise typer.Exit(code)
+
+
+def _endpoints(rest_url: str | None, archive_url: str | None, s3_endpoint_url: str | None) -> dict[str, Any]:
+    """Where to fetch and write: flags first, then the CANDLELAKE_* environment variables."""
+    return {
+        "rest": RestSettings.from_env(rest_url),
+        "archive_url": archive_url or os.environ.get(ENV_ARCHIVE_URL) or None,
+        "s3_endpoint_url": s3_endpoint_url or os.environ.get(ENDPOINT_ENV) or None,
+    }
 
 
 def _period(value: str | None) -> ArchivePeriod | None:

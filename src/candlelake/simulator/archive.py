@@ -6,7 +6,9 @@ import fnmatch
 import hashlib
 import io
 import json
+import os
 import re
+import threading
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -198,10 +200,13 @@ class Archive:
             pair = self._generate(ref)
             if disk is not None:
                 disk.parent.mkdir(parents=True, exist_ok=True)
-                tmp = disk.with_name(disk.name + ".tmp")
-                tmp.write_bytes(pair[0])
-                disk.with_name(disk.name + ".CHECKSUM").write_bytes(pair[1])
-                tmp.replace(disk)
+                # Two requests may build the same file at once (zip and CHECKSUM are fetched
+                # together): unique temp names, CHECKSUM first, the zip's rename publishes both.
+                suffix = f".{os.getpid()}.{threading.get_ident()}.tmp"
+                for target, data in ((disk.with_name(disk.name + ".CHECKSUM"), pair[1]), (disk, pair[0])):
+                    tmp = target.with_name(target.name + suffix)
+                    tmp.write_bytes(data)
+                    tmp.replace(target)
         self.cache.put(ref.key, pair, len(pair[0]) + len(pair[1]))
         return pair
 
