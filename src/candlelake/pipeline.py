@@ -251,6 +251,12 @@ class _Engine:
                 run.report.days_skipped += 1
                 run.report.gaps.extend(_clip(meta.gaps, covered))
                 continue
+            if meta is not None:
+                # The day's file already holds another part of the day; the rewrite replaces
+                # the whole file, so fetch the union to keep those rows.
+                covered = Window(
+                    min(meta.window_start_ms, covered.start_ms), max(meta.window_end_ms, covered.end_ms)
+                )
             run.days[day] = _DayState(covered)
             remaining.append(covered)
         if run.info is None:

@@ -223,3 +223,25 @@ def test_unknown_symbol_in_download_is_a_usage_error(tmp_path, capsys):
     assert code == 2
     assert "NOPE_USDT" in capsys.readouterr().err
     assert not (tmp_path / "lake").exists() or not any((tmp_path / "lake").rglob("*.parquet"))
+
+
+def test_a_later_part_of_a_day_keeps_the_rows_of_an_earlier_run(tmp_path):
+    cfg = SimConfig(seed=9, clock=FROZEN)
+    lake = tmp_path / "lake"
+    with Simulator(cfg) as server:
+        for start, end in (("00:00", "05:59"), ("12:00", "17:59")):
+            args = bulk_args(
+                sim_url=server.url,
+                market="spot",
+                start=f"2024-02-19T{start}:00+00:00",
+                end=f"2024-02-19T{end}:00+00:00",
+                dst=str(lake),
+                extra=["--universe_part", "1", "1"],
+            )
+            assert run_cli(args) == 0
+    files = list(lake.rglob("*.parquet"))
+    assert len(files) == 1
+    table = pq.read_table(files[0])
+    start_ms = day_ms("2024-02-19")[0]
+    expected = expected_rows(cfg, "spot", "ETHUSDT", start_ms, start_ms + 18 * 3_600_000)
+    assert lake_ohlcv(table) == as_ohlcv(expected)
