@@ -28,6 +28,8 @@ class DownloadJob:
     vendor: Vendor = "ccxt"
     exchange_id: str = "binance"
     explicit_symbols: bool = False  # True: an unknown symbol is a usage error
+    all_symbols: bool = False  # `--universe all`: every trading symbol in exchangeInfo
+    universe_part: tuple[int, int] | None = None  # applied to the `all` list once it is known
     rest: RestSettings = field(default_factory=RestSettings)
     aws_profile: str | None = None
     s3_endpoint_url: str | None = None
@@ -46,16 +48,26 @@ class DownloadJob:
         return self.vendor == "binance"
 
 
+def unique(symbols: Sequence[str]) -> tuple[str, ...]:
+    """Drop repeated symbols, keeping the first occurrence's order."""
+    return tuple(dict.fromkeys(symbols))
+
+
+def check_part(part: tuple[int, int]) -> tuple[int, int]:
+    size, index = part
+    if size < 1 or index < 1:
+        raise UsageError(f"bad --universe_part {size} {index}; both must be positive integers")
+    return size, index
+
+
 def symbols_for(
     universe_symbols: Sequence[str], part: tuple[int, int] | None, check: Callable[[str], str] = check_symbol
 ) -> tuple[str, ...]:
     """Apply `--universe_part SIZE PART` (1-based) to a universe's ordered symbol list."""
-    symbols = [check(s) for s in universe_symbols]
+    symbols = list(unique([check(s) for s in universe_symbols]))
     if part is None:
         return tuple(symbols)
-    size, index = part
-    if size < 1 or index < 1:
-        raise UsageError(f"bad --universe_part {size} {index}; both must be positive integers")
+    size, index = check_part(part)
     lo = (index - 1) * size
     if lo >= len(symbols):
         raise UsageError(

@@ -31,7 +31,7 @@ from candlelake.errors import (
     TransientError,
     UsageError,
 )
-from candlelake.job import DownloadJob
+from candlelake.job import DownloadJob, symbols_for, unique
 from candlelake.klines import binance_rows_to_table, empty_table
 from candlelake.lake import DayMeta, LakeWriter, open_dataset
 from candlelake.markets import to_exchange_id
@@ -68,6 +68,7 @@ class _DayState:
     failures: list[Explained] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     archive_sha256: str | None = None
+    stored: DayMeta | None = None  # the file already in the lake for this day, if any
 
     @property
     def source(self) -> str:
@@ -90,7 +91,13 @@ class _SymbolRun:
         """Listing and delisting bounds, probed only when a gap needs explaining."""
         async with self._lock:
             if self._lifecycle is None:
-                self._lifecycle = await self._probe_lifecycle()
+                try:
+                    self._lifecycle = await self._probe_lifecycle()
+                except CandlelakeError as exc:
+                    # Without the bounds every gap is reported as missing, which is the
+                    # conservative reading; the run goes on.
+                    log.warning("%s: cannot probe listing dates (%s)", self.symbol, exc)
+                    self._lifecycle = Lifecycle(self.info.listed_ms if self.info else None, None)
                 self.report.listed_ms = self._lifecycle.listed_ms
                 self.report.delisted_ms = self._lifecycle.delisted_ms
             return self._lifecycle
@@ -107,7 +114,11 @@ class _SymbolRun:
             delisted = last + MINUTE_MS if last is not None else listed
         elif info.delivery_ms is not None:
             delisted = info.delivery_ms
-        return Lifecycle(floor_minute(listed) if listed is not None else None, delisted)
+        return Lifecycle(
+            floor_minute(listed) if listed is not None else None,
+            # Windows are whole minutes; a delivery time inside a minute ends after it.
+            -(-delisted // MINUTE_MS) * MINUTE_MS if delisted is not None else None,
+        )
 
 
 def clamp_window(window: Window, now_ms: int) -> Window:
@@ -134,14 +145,18 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
         info = await rest.exchange_info()
         window = clamp_window(job.window, rest.server_now_ms())
         report = RunReport(location.url, job.market, window, job.window.end_ms)
+        symbols = job.symbols
+        if job.all_symbols:
+            trading = sorted(i.symbol for i in info.values() if i.trading)
+            symbols = symbols_for(trading, job.universe_part)
         if job.explicit_symbols:
-            unknown = [s for s in job.symbols if to_exchange_id(s) not in info]
+            unknown = [s for s in symbols if to_exchange_id(s) not in info]
             if unknown:
                 raise UsageError(
                     f"unknown symbol(s) on Binance {job.market}: {', '.join(unknown)}; "
                     "see `candlelake universe show` or use --universe all"
                 )
-        runs = [_SymbolRun(s, info.get(to_exchange_id(s)), rest) for s in job.symbols]
+        runs = [_SymbolRun(s, info.get(to_exchange_id(s)), rest) for s in unique(symbols)]
         report.symbols = [r.report for r in runs]
         engine = _Engine(job, rest, archive, writer, window, progress)
         try:
@@ -211,18 +226,34 @@ class _Engine:
         # Archive tasks can add REST pages for days their file lacks: wait until all settle.
         while self._tasks:
             await asyncio.gather(*list(self._tasks))
+        for run in runs:
+            # Nothing should be left; if a bug left a day unfinished, it is still reported.
+            for day, state in sorted(run.days.items()):
+                w = state.window
+                run.report.gaps.append(Gap(w.start_ms, w.end_ms, "missing", "not finished (internal error)"))
+                run.report.errors.append(f"{day}: not finished")
+            run.days.clear()
         if self._fatal is not None:
             self.errors.append(str(self._fatal))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro)
+        task = asyncio.create_task(self._guarded(coro))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _guarded(self, coro: Coroutine[Any, Any, None]) -> None:
+        try:
+            await coro
+        except Exception as exc:
+            log.exception("internal error")
+            self.errors.append(f"internal error: {exc}")
 
     async def _send(self, run: _SymbolRun, page: Page) -> None:
         """Start fetching `page` once a concurrency slot is free."""
         if self._fatal is None:
             await self._slots.acquire()
+            if self._fatal is not None:
+                self._slots.release()
         if self._fatal is not None:
             # After a ban nothing more is sent, but every planned minute is still
             # accounted for: the pages that were not fetched become explained gaps.
@@ -235,9 +266,7 @@ class _Engine:
 
     async def _plan(self, run: _SymbolRun) -> tuple[list[ArchiveFile], list[Page]]:
         days = self.window.days()
-        existing = (
-            {} if self.job.force else await asyncio.to_thread(self.writer.existing_days, run.symbol, days)
-        )
+        existing = await asyncio.to_thread(self.writer.existing_days, run.symbol, days)
         if existing and self.job.refresh_changed and self.archive is not None:
             for day in await self._changed_days(run.symbol, existing):
                 del existing[day]
@@ -247,7 +276,7 @@ class _Engine:
             if covered is None:
                 continue
             meta = existing.get(day)
-            if meta is not None and _covers(meta, covered):
+            if meta is not None and _covers(meta, covered) and not self.job.force:
                 run.report.days_skipped += 1
                 run.report.gaps.extend(_clip(meta.gaps, covered))
                 continue
@@ -257,7 +286,7 @@ class _Engine:
                 covered = Window(
                     min(meta.window_start_ms, covered.start_ms), max(meta.window_end_ms, covered.end_ms)
                 )
-            run.days[day] = _DayState(covered)
+            run.days[day] = _DayState(covered, stored=meta)
             remaining.append(covered)
         if run.info is None:
             return [], []
@@ -435,7 +464,18 @@ class _Engine:
             await self._finish_day(run, day, run.days.pop(day))
 
     async def _finish_day(self, run: _SymbolRun, day: dt.date, state: _DayState) -> None:
-        checked = await asyncio.to_thread(self._validate, state)
+        try:
+            await self._finish_day_or_raise(run, day, state)
+        except Exception as exc:
+            # Last line of defence for the invariant: a day that cannot be finished is
+            # still reported, as missing with the reason, and fails the run.
+            log.exception("%s %s: could not finish the day", run.symbol, day)
+            w = state.window
+            run.report.gaps.append(Gap(w.start_ms, w.end_ms, "missing", f"not written: {exc}"))
+            run.report.errors.append(f"{day}: not written: {exc}")
+
+    async def _finish_day_or_raise(self, run: _SymbolRun, day: dt.date, state: _DayState) -> None:
+        checked = await asyncio.to_thread(self._validate, run.symbol, day, state)
         for problem in checked.problems:
             run.report.errors.append(f"invalid row at {problem.timestamp}: {problem.reason}")
         present = checked.table.column("timestamp").to_numpy()
@@ -472,9 +512,13 @@ class _Engine:
             run.symbol, checked.table.num_rows, weight=self._weight(), retries=self.rest.stats.retries
         )
 
-    def _validate(self, state: _DayState) -> Validated:
+    def _validate(self, symbol: str, day: dt.date, state: _DayState) -> Validated:
         tables = [t for t in state.tables if t.num_rows]
         table = pa.concat_tables(tables) if tables else empty_table(self.job.full_klines)
+        if state.failures and state.stored is not None and state.stored.rows:
+            # Some pages failed: keep what the lake already had for those minutes rather
+            # than replacing good rows with nothing.
+            table = _with_stored_rows(table, self.writer.read_day(symbol, day), state.failures)
         return validate_klines(table, state.window)
 
     def _write(self, symbol: str, day: dt.date, table: pa.Table, meta: DayMeta) -> str:
@@ -492,15 +536,21 @@ class _Engine:
     async def verify_sample(self, runs: Sequence[_SymbolRun], n: int) -> list[str]:
         """Compare `n` random archive-sourced days per symbol against REST, field by field."""
         differences: list[str] = []
+        if self._fatal is not None:
+            return differences
         for run in runs:
             assert run.info is not None or not run.report.sources
             archived = sorted(d for d, src in run.report.sources.items() if src.startswith("archive:"))
             for day in pick_sample_days(archived, n, seed=len(archived)):
-                lake_table = await asyncio.to_thread(self.writer.read_day, run.symbol, day)
                 rows: list[list[Any]] = []
                 assert run.info is not None
-                for page in plan_pages(day_window(day), self.rest.cost):
-                    rows.extend(await self.rest.klines(run.info.exchange_symbol, page))
+                try:
+                    lake_table = await asyncio.to_thread(self.writer.read_day, run.symbol, day)
+                    for page in plan_pages(day_window(day), self.rest.cost):
+                        rows.extend(await self.rest.klines(run.info.exchange_symbol, page))
+                except CandlelakeError as exc:
+                    self.errors.append(f"verify {run.symbol} {day}: {exc}")
+                    continue
                 rest_table = binance_rows_to_table(rows, full=True)
                 diffs = compare_days(lake_table.select(rest_table.column_names), rest_table)
                 for diff in diffs:
@@ -509,6 +559,21 @@ class _Engine:
         if differences:
             self.errors.append(f"archive and REST disagree in {len(differences)} places")
         return differences
+
+
+def _with_stored_rows(new: pa.Table, stored: pa.Table, failures: Sequence[Explained]) -> pa.Table:
+    """`new` plus the stored rows that fall in failed windows and are not in `new`."""
+    import pyarrow.compute as pc
+
+    ts = stored.column("timestamp")
+    keep = pc.is_in(ts, value_set=new.column("timestamp"))
+    mask = pc.invert(keep)
+    in_failure = pc.less(ts, 0)  # all false
+    for failure in failures:
+        w = failure.window
+        in_failure = pc.or_(in_failure, pc.and_(pc.greater_equal(ts, w.start_ms), pc.less(ts, w.end_ms)))
+    rescued = stored.filter(pc.and_(mask, in_failure)).select(new.column_names).cast(new.schema)
+    return pa.concat_tables([new, rescued]) if rescued.num_rows else new
 
 
 def _trim(window: Window, lifecycle: Lifecycle) -> Window | None:

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import candlelake
-from candlelake.simulator import Maintenance, SimConfig, Simulator
+from candlelake.simulator import Maintenance, SimConfig, Simulator, truth
 
 from .helpers import as_ohlcv, bulk_args, day_ms, expected_rows, lake_ohlcv, run_cli
 
@@ -158,23 +158,94 @@ def test_end_in_the_future_is_clamped_and_the_forming_candle_is_never_kept(tmp_p
     assert meta["window_end_ms"] == start + 80 * 60_000
 
 
-def test_ip_ban_stops_the_run_with_the_ban_time(tmp_path, capsys, monkeypatch):
-    cfg = SimConfig(seed=1, clock=FROZEN, window_seconds=30.0, futures_weight_limit=4, ban_after_429s=0)
+@pytest.mark.parametrize("market", ["futures", "spot"])
+def test_ip_ban_stops_the_run_with_the_ban_time(tmp_path, capsys, monkeypatch, market):
+    limits = {"futures_weight_limit": 4} if market == "futures" else {"spot_weight_limit": 24}
+    cfg = SimConfig(seed=1, clock=FROZEN, window_seconds=30.0, ban_after_429s=0, **limits)
+    report = tmp_path / "report.json"
     with Simulator(cfg) as server:
         args = bulk_args(
             sim_url=server.url,
-            market="futures",
+            market=market,
             universe="v7.3",
             start=DAY[0],
             end=DAY[1],
             dst=str(tmp_path / "lake"),
-            extra=["--universe_part", "3", "1", "--concurrency", "8"],
+            extra=["--universe_part", "3", "1", "--concurrency", "8", "--report_json", str(report)],
         )
         # The client never crosses a limit it knows; make it believe in a larger one.
         monkeypatch.setenv("CANDLELAKE_WEIGHT_LIMIT", "1000/30")
         code = run_cli(args)
     assert code == 1
     assert "418" in capsys.readouterr().out
+    # Every planned minute is still accounted for: written, or missing with a reason.
+    for entry in json.loads(report.read_text())["symbols"]:
+        assert entry["rows_written"] + entry["missing_minutes"] + entry["excluded_minutes"] == 1440
+
+
+def test_force_on_part_of_a_day_keeps_the_rest_and_failed_pages_keep_stored_rows(tmp_path, monkeypatch):
+    cfg = SimConfig(seed=12, clock=FROZEN)
+    lake = tmp_path / "lake"
+    start_ms = day_ms("2024-02-19")[0]
+    expected = as_ohlcv(expected_rows(cfg, "spot", "ETHUSDT", start_ms, start_ms + 1440 * 60_000))
+
+    def run(server, start, end, *extra):
+        args = bulk_args(
+            sim_url=server.url,
+            market="spot",
+            start=f"2024-02-19T{start}:00+00:00",
+            end=f"2024-02-19T{end}:00+00:00",
+            dst=str(lake),
+            extra=["--universe_part", "1", "1", *extra],
+        )
+        return run_cli(args)
+
+    with Simulator(cfg) as server:
+        assert run(server, "00:00", "23:59") == 0
+        assert run(server, "12:00", "12:59", "--force") == 0
+    assert lake_ohlcv(pq.read_table(next(lake.rglob("*.parquet")))) == expected
+    # One of the day's two pages now fails (faults are deterministic for the seed): the
+    # rewrite must keep the stored rows for that page instead of dropping them.
+    monkeypatch.setenv("CANDLELAKE_REST_ATTEMPTS", "1")
+    report = tmp_path / "report.json"
+    faulty = cfg.replace(error_rate=0.5, fault_max_attempts=10)
+    with Simulator(faulty) as server:
+        assert run(server, "00:00", "23:59", "--force", "--report_json", str(report)) == 1
+    entry = json.loads(report.read_text())["symbols"][0]
+    assert len(entry["errors"]) == 1 and entry["rows_written"] == 1440
+    assert lake_ohlcv(pq.read_table(next(lake.rglob("*.parquet")))) == expected
+
+
+def test_universe_all_honours_universe_part_and_duplicates_are_fetched_once(tmp_path):
+    cfg = SimConfig(seed=13, clock=FROZEN)
+    report = tmp_path / "report.json"
+    with Simulator(cfg) as server:
+        args = bulk_args(
+            sim_url=server.url,
+            market="futures",
+            universe="all",
+            start="2024-02-19T00:00:00+00:00",
+            end="2024-02-19T00:09:00+00:00",
+            dst=str(tmp_path / "lake"),
+            extra=["--universe_part", "3", "2", "--report_json", str(report)],
+        )
+        assert run_cli(args) == 0
+        trading = sorted(
+            s.replace("USDT", "_USDT")
+            for s in truth.symbols(cfg, "futures")
+            if s.endswith("USDT") and truth.symbol_info(cfg, "futures", s)["status"] == "TRADING"
+        )
+        assert [s["symbol"] for s in json.loads(report.read_text())["symbols"]] == trading[3:6]
+        code = run_cli(
+            [
+                "download", "--market", "spot", "--symbols", "BTC_USDT,BTC_USDT", "--start",
+                "2024-02-19T00:00", "--end", "2024-02-19T00:09", "--lake", str(tmp_path / "lake2"),
+                "--rest-url", server.url, "--report-json", str(report),
+            ]
+        )  # fmt: skip
+    assert code == 0
+    data = json.loads(report.read_text())
+    assert [s["symbol"] for s in data["symbols"]] == ["BTC_USDT"] and data["rows_written"] == 10
 
 
 @pytest.mark.parametrize(
@@ -188,12 +259,17 @@ def test_ip_ban_stops_the_run_with_the_ban_time(tmp_path, capsys, monkeypatch):
         ({"--download_mode": "hourly"}, "hourly"),
         ({"--data_type": "trades"}, "not supported yet"),
         ({"--contract_type": "options"}, "options"),
+        ({"--universe_part": "0"}, "universe_part"),
+        ({"-v": "LOUD"}, "LOUD"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, change, needle):
     args = bulk_args(sim_url="http://127.0.0.1:9", market="spot", start=DAY[0], end=DAY[1], dst=str(tmp_path))
     for flag, value in change.items():
-        args[args.index(flag) + 1] = value
+        if flag in args:
+            args[args.index(flag) + 1] = value
+        else:
+            args += [flag, value, "1"] if flag == "--universe_part" else [flag, value]
     assert run_cli(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and needle in err[0]
@@ -209,6 +285,19 @@ def test_both_destinations_or_an_unwritable_one_are_usage_errors(tmp_path, capsy
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 2 and "a-file" in lines[1]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+@pytest.mark.parametrize(
+    ("start", "end"), [("2024-02-20", "2024-02-19"), ("2024-02-19T10:00", "2024-02-19T09:00")]
+)
+def test_download_with_end_before_start_is_a_usage_error(tmp_path, capsys, start, end):
+    code = run_cli(
+        ["download", "--market", "spot", "--symbols", "BTC_USDT", "--start", start, "--end", end,
+         "--lake", str(tmp_path / "lake"), "--rest-url", "http://127.0.0.1:9"]
+    )  # fmt: skip
+    assert code == 2
+    assert "after" in capsys.readouterr().err
+    assert not (tmp_path / "lake").exists()
 
 
 def test_unknown_symbol_in_download_is_a_usage_error(tmp_path, capsys):

@@ -12,9 +12,9 @@ import typer
 
 from candlelake import universe as universes
 from candlelake.errors import UsageError
-from candlelake.job import DownloadJob, Vendor, symbols_for
+from candlelake.job import DownloadJob, Vendor, check_part, symbols_for, unique
 from candlelake.lake.storage import ENDPOINT_ENV
-from candlelake.markets import Market, check_symbol, parse_market
+from candlelake.markets import check_symbol, parse_market
 from candlelake.progress import default_progress
 from candlelake.quality.report import RunReport
 from candlelake.signature import DatasetSignature, universe_token
@@ -42,11 +42,14 @@ def _exchange(value: str) -> str:
 
 
 def _resolve_symbols(
-    universe: str, exchange_id: str, market: Market, vendor: str, part: tuple[int, int] | None
-) -> tuple[tuple[str, ...], bool]:
+    universe: str, exchange_id: str, vendor: str, part: tuple[int, int] | None
+) -> tuple[str, ...]:
+    """A shipped universe's symbols; `all` is resolved later, from exchangeInfo."""
     if universe == "all":
-        return (), False
-    return symbols_for(universes.load_universe(universe, exchange_id, vendor=vendor), part), False
+        if part is not None:
+            check_part(part)  # applied once exchangeInfo has given the list
+        return ()
+    return symbols_for(universes.load_universe(universe, exchange_id, vendor=vendor), part)
 
 
 def setup_logging(level: str) -> None:
@@ -59,13 +62,11 @@ def setup_logging(level: str) -> None:
     logging.getLogger("ccxt").setLevel(logging.DEBUG if level == "TRACE" else logging.WARNING)
 
 
-def run_job(job: DownloadJob, *, universe_all: bool, report_json: Path | None, assert_missing: bool) -> int:
+def run_job(job: DownloadJob, *, report_json: Path | None, assert_missing: bool) -> int:
     """Run a job, print the summary and return the process exit code."""
     # Imported here: the engine pulls in ccxt, which takes seconds to import.
     from candlelake.pipeline import download
 
-    if universe_all:
-        job = asyncio.run(_with_all_symbols(job))
     report = asyncio.run(download(job, progress=default_progress()))
     _finish(report, report_json)
     if report.failed:
@@ -77,17 +78,6 @@ def run_job(job: DownloadJob, *, universe_all: bool, report_json: Path | None, a
         log.error("missing data for %d symbol(s):\n  %s", len(missing), "\n  ".join(lines))
         return 1
     return 0
-
-
-async def _with_all_symbols(job: DownloadJob) -> DownloadJob:
-    from dataclasses import replace
-
-    from candlelake.sources.binance_rest import BinanceRest
-
-    async with BinanceRest(job.market, job.rest) as rest:
-        info = await rest.exchange_info()
-    symbols = tuple(sorted(i.symbol for i in info.values() if i.trading))
-    return replace(job, symbols=symbols)
 
 
 def _finish(report: RunReport, report_json: Path | None) -> None:
@@ -190,15 +180,20 @@ def download_bulk(
             ]
         )
     )
-    symbols, _ = _resolve_symbols(universe, exchange, market, vendor_v, universe_part)
-    # The end flag names the last minute to include; the engine works on half-open windows.
-    window = Window(to_ms(start) - to_ms(start) % MINUTE_MS, to_ms(end) - to_ms(end) % MINUTE_MS + MINUTE_MS)
+    symbols = _resolve_symbols(universe, exchange, vendor_v, universe_part)
+    # The end flag names the last minute to include; a start inside a minute begins at the
+    # next whole minute, since a candle belongs to the window by its open time.
+    window = Window(_ceil_minute(to_ms(start)), to_ms(end) - to_ms(end) % MINUTE_MS + MINUTE_MS)
+    if window.end_ms <= window.start_ms:
+        raise UsageError(f"--start_timestamp {start_timestamp} leaves no whole minute before --end_timestamp")
     job = DownloadJob(
         market=market,
         symbols=symbols,
         window=window,
         lake_url=s3_path or str(dst_dir),
         signature=signature,
+        all_symbols=universe == "all",
+        universe_part=universe_part,
         vendor=vendor_v,
         exchange_id=exchange,
         aws_profile=aws_profile,
@@ -210,9 +205,7 @@ def download_bulk(
         refresh_changed=refresh_changed,
         verify_sample=verify_sample,
     )
-    code = run_job(
-        job, universe_all=universe == "all", report_json=report_json, assert_missing=assert_on_missing_data
-    )
+    code = run_job(job, report_json=report_json, assert_missing=assert_on_missing_data)
     raise typer.Exit(code)
 
 
@@ -245,17 +238,18 @@ def download_friendly(
     exchange_id = _exchange(exchange)
     if (universe is None) == (symbols is None):
         raise UsageError("give exactly one of --universe or --symbols")
-    window = Window(_start_ms(start, "--start"), _end_ms(end, "--end"))
-    if window.end_ms <= window.start_ms:
+    start_ms, end_ms = _start_ms(start, "--start"), _end_ms(end, "--end")
+    if end_ms <= start_ms:
         raise UsageError(f"--start {start} is after --end {end}")
+    window = Window(start_ms, end_ms)
     if symbols is not None:
-        chosen = tuple(check_symbol(s.strip()) for s in symbols.split(",") if s.strip())
+        chosen = unique([check_symbol(s.strip()) for s in symbols.split(",") if s.strip()])
         if not chosen:
             raise UsageError("--symbols is empty; expected e.g. BTC_USDT,ETH_USDT")
         universe_name = "all"
     else:
         assert universe is not None
-        chosen, _ = _resolve_symbols(universe, exchange_id, mkt, vendor_v, None)
+        chosen = _resolve_symbols(universe, exchange_id, vendor_v, None)
         universe_name = universe
     signature = DatasetSignature.parse(
         f"bulk.manual.downloaded_1min.parquet.ohlcv.{mkt}.{universe_token(universe_name)}."
@@ -270,6 +264,7 @@ def download_friendly(
         vendor=vendor_v,
         exchange_id=exchange_id,
         explicit_symbols=symbols is not None,
+        all_symbols=universe == "all",
         aws_profile=aws_profile,
         concurrency=concurrency,
         force=force,
@@ -279,12 +274,7 @@ def download_friendly(
         refresh_changed=refresh_changed,
         verify_sample=verify_sample,
     )
-    code = run_job(
-        job,
-        universe_all=universe == "all",
-        report_json=report_json,
-        assert_missing=assert_on_missing_data,
-    )
+    code = run_job(job, report_json=report_json, assert_missing=assert_on_missing_data)
     raise typer.Exit(code)
 
 
@@ -306,8 +296,11 @@ def _period(value: str | None) -> ArchivePeriod | None:
 def _start_ms(text: str, flag: str) -> int:
     if len(text.strip()) == 10:
         return day_window(parse_date(text, flag=flag)).start_ms
-    ms = to_ms(parse_timestamp(text, flag=flag))
-    return ms - ms % MINUTE_MS
+    return _ceil_minute(to_ms(parse_timestamp(text, flag=flag)))
+
+
+def _ceil_minute(ms: int) -> int:
+    return -(-ms // MINUTE_MS) * MINUTE_MS
 
 
 def _end_ms(text: str, flag: str) -> int:

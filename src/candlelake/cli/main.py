@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from candlelake.errors import UsageError
+from candlelake.errors import CandlelakeError, UsageError
 
 app = typer.Typer(
     name="candlelake",
@@ -42,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except CandlelakeError as exc:
+        # An expected failure (no network, a ban, ...): one line, not a traceback.
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from candlelake.errors import IpBanned
+from candlelake.errors import IpBanned, TerminalError
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,12 @@ class RateLimit:
 
     limit: int
     window_s: float
+
+    def __post_init__(self) -> None:
+        if self.limit < 1 or self.window_s <= 0:
+            raise ValueError(
+                f"a rate limit needs a positive weight and window, got {self.limit}/{self.window_s}"
+            )
 
     def header_suffix(self) -> str:
         """The `X-MBX-USED-WEIGHT-<n><unit>` suffix Binance uses for this window."""
@@ -70,6 +76,11 @@ class WeightBudget:
 
         Returns the send time, to be passed back to `observe` and `release`.
         """
+        if weight > self._usable:
+            raise TerminalError(
+                f"a request of weight {weight} can never fit the budget of {self.rate.limit} "
+                f"per {self.rate.window_s:g} s"
+            )
         while True:
             if self._banned is not None:
                 raise self._banned

@@ -63,6 +63,8 @@ class Page:
 
 def plan_pages(window: Window, cost: EndpointCost, page_size: int | None = None) -> list[Page]:
     """Split `window` into consecutive pages of at most `page_size` minutes."""
+    if window.start_ms % MINUTE_MS or window.end_ms % MINUTE_MS:
+        raise ValueError(f"window {window} is not aligned to whole minutes")
     size = page_size or cost.best_page_size()
     pages = []
     start = window.start_ms

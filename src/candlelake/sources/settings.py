@@ -44,7 +44,7 @@ def parse_rate_limit(text: str) -> RateLimit:
     try:
         limit, seconds = text.split("/")
         return RateLimit(int(limit), float(seconds))
-    except ValueError:
+    except ValueError:  # also a non-positive weight or window
         raise UsageError(f"bad weight limit {text!r}; expected WEIGHT/SECONDS, e.g. 2400/60") from None
 
 
