@@ -9,7 +9,10 @@ from typing import Annotated
 
 import typer
 
-INSTALL_HINT = "candlelake demo needs Airflow: pip install 'candlelake[airflow]'"
+INSTALL_HINT = (
+    "candlelake demo needs Airflow: uv run --all-extras candlelake demo "
+    "(or pip install '.[airflow]' in the repository)"
+)
 
 
 def _parse_date(value: str | None) -> dt.date | None:
