@@ -73,7 +73,6 @@ def build_backfill_dag_from_settings(name: DagName, settings: StageSettings, job
     if not jobs:
         raise ValueError(f"DAG {name.dag_id}: at least one job is needed")
     runner = make_runner(settings, name.stage)
-    yesterday = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
     with DAG(
         dag_id=name.dag_id,
         description=f"Manual backfill: {settings.description}",
@@ -84,8 +83,10 @@ def build_backfill_dag_from_settings(name: DagName, settings: StageSettings, job
         tags=[name.stage, "backfill"],
         default_args=default_args(settings),
         params={
-            "start": Param(yesterday, type="string", format="date", description="first day"),
-            "end": Param(yesterday, type="string", format="date", description="last day"),
+            # Static defaults: a default computed at parse time would change the serialized
+            # DAG (and its version) every day. Empty means "yesterday", decided at run time.
+            "start": Param("", type="string", description="first day, YYYY-MM-DD (empty: yesterday)"),
+            "end": Param("", type="string", description="last day, YYYY-MM-DD (empty: yesterday)"),
         },
         doc_md=__doc__,
     ) as dag:
@@ -98,9 +99,9 @@ def build_backfill_dag_from_settings(name: DagName, settings: StageSettings, job
             # values built from them are not rendered again.
             assert params is not None
             rendered = dataclasses.replace(settings, lake_url=lake_url, env=env)
-            return plan_commands(
-                jobs, rendered, make_runner(rendered, name.stage), params["start"], params["end"]
-            )
+            yesterday = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
+            first, last = params["start"] or yesterday, params["end"] or yesterday
+            return plan_commands(jobs, rendered, make_runner(rendered, name.stage), first, last)
 
         start = EmptyOperator(task_id="start_dag")
         commands = plan(lake_url=settings.lake_url, env=dict(settings.env))
