@@ -54,7 +54,7 @@ def run_binance(server, tmp_path, market, start, end, *, part=("1", "2"), univer
     return code, json.loads(report.read_text()) if report.exists() else None
 
 
-def test_spot_across_the_microsecond_switch_equals_ground_truth(tmp_path):
+def test_spot_across_the_microsecond_switch_equals_ground_truth(tmp_path, capsys):
     cfg = SimConfig(seed=31, clock="frozen:2025-02-01T00:00:00Z")
     with Simulator(cfg) as server:
         code, report = run_binance(
@@ -63,6 +63,7 @@ def test_spot_across_the_microsecond_switch_equals_ground_truth(tmp_path):
     assert code == 0
     sources = report["symbols"][0]["sources"]
     assert sources["2024-12-01"] == "archive:monthly" and sources["2025-01-02"] == "archive:daily"
+    assert "(archive:daily: 3 days, archive:monthly: 31 days)" in capsys.readouterr().out
     start, end = day_ms("2024-12-01")[0], day_ms("2025-01-03")[1]
     got = candlelake.read(dataset(tmp_path / "lake", "spot"), ["BTC_USDT"], as_="arrow").sort_by("timestamp")
     assert lake_full(got) == as_full(expected_rows(cfg, "spot", "BTCUSDT", start, end))

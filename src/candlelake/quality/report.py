@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,6 +130,9 @@ class RunReport:
             for err in s.errors:
                 notes.append(f"ERROR {err}")
             head = f"{s.symbol}: {s.rows_written} rows in {s.days_written} day files"
+            if s.sources and set(s.sources.values()) != {"rest"}:
+                counts = Counter(s.sources.values())
+                head += " (" + ", ".join(f"{src}: {n} days" for src, n in sorted(counts.items())) + ")"
             if s.days_skipped:
                 head += f", {s.days_skipped} days already complete"
             lines.append(head + ("" if not notes else "; " + "; ".join(notes)))
