@@ -334,3 +334,18 @@ def test_a_later_part_of_a_day_keeps_the_rows_of_an_earlier_run(tmp_path):
     start_ms = day_ms("2024-02-19")[0]
     expected = expected_rows(cfg, "spot", "ETHUSDT", start_ms, start_ms + 18 * 3_600_000)
     assert lake_ohlcv(table) == as_ohlcv(expected)
+
+
+def test_upstream_incremental_flag_is_accepted_as_a_no_op(tmp_path):
+    # Upstream's Feb-2024 production DAGs still pass --incremental (upstream defect K3).
+    with Simulator(SimConfig(seed=14, clock=FROZEN)) as server:
+        args = bulk_args(
+            sim_url=server.url,
+            market="spot",
+            start="2024-02-19T00:00:00+00:00",
+            end="2024-02-19T00:09:00+00:00",
+            dst=str(tmp_path),
+            extra=["--universe_part", "1", "1", "--incremental"],
+        )
+        assert run_cli(args) == 0
+    assert len(list(tmp_path.rglob("*.parquet"))) == 1

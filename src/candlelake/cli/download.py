@@ -140,8 +140,13 @@ def download_bulk(
         bool, typer.Option("--no_archive", "--no-archive", help="Vendor binance: use REST only.")
     ] = False,
     report_json: Annotated[Path | None, typer.Option("--report_json")] = None,
+    incremental: Annotated[bool, typer.Option("--incremental", hidden=True)] = False,
 ) -> None:
     setup_logging(log_level)
+    if incremental:
+        # Upstream removed this flag while its daily DAGs still passed it (K3); accept it so
+        # those DAGs run, since resuming complete days is what every run does anyway.
+        log.warning("--incremental is deprecated and ignored: complete days are always skipped")
     if data_type != "ohlcv":
         if data_type in ("bid_ask", "trades"):
             raise UsageError(f"--data_type {data_type!r} is not supported yet; supported: ohlcv")

@@ -50,7 +50,7 @@ def render() -> str:
         lines += [f"### `{name}`", "", (command.help or "").strip().split("\n\n")[0], ""]
         lines += ["| option | type | default | help |", "|---|---|---|---|"]
         for param in command.params:
-            if param.name == "help":
+            if param.name == "help" or getattr(param, "hidden", False):
                 continue
             if param.param_type_name == "argument":
                 names = f"`{str(param.name).upper()}` (argument)"
