@@ -144,6 +144,8 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
     async with BinanceRest(job.market, job.rest) as rest:
         info = await rest.exchange_info()
         window = clamp_window(job.window, rest.server_now_ms())
+        if window.minutes == 0:
+            log.warning("nothing to download: the window starts after the last closed minute")
         report = RunReport(location.url, job.market, window, job.window.end_ms)
         symbols = job.symbols
         if job.all_symbols:
@@ -213,7 +215,15 @@ class _Engine:
         self._fatal: IpBanned | None = None
 
     async def run(self, runs: Sequence[_SymbolRun]) -> None:
-        plans = [(run, await self._plan(run)) for run in runs]
+        # Planning lists what the lake already has: on S3 that is a round trip per symbol
+        # and month, so plan a few symbols at a time.
+        planning = asyncio.Semaphore(self.job.concurrency)
+
+        async def plan(run: _SymbolRun) -> tuple[list[ArchiveFile], list[Page]]:
+            async with planning:
+                return await self._plan(run)
+
+        plans = list(zip(runs, await asyncio.gather(*(plan(r) for r in runs)), strict=True))
         self.progress.start(sum(len(run.days) for run, _ in plans))
         for run, (files, pages) in plans:
             if run.info is None:
