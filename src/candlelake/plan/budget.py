@@ -61,6 +61,9 @@ class WeightBudget:
         self.total_weight = 0
         self.waits = 0
 
+    def now(self) -> float:
+        return self._clock()
+
     def _window_of(self, at: float) -> int:
         return math.floor(at / self.rate.window_s)
 

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 REAL_SPOT_URL = "https://api.binance.com"
 REAL_FUTURES_URL = "https://fapi.binance.com"
 DEFAULT_LIMITS = {"spot": RateLimit(6000, 60.0), "futures": RateLimit(2400, 60.0)}
+MAX_CLOCK_SKEW_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -155,15 +156,21 @@ class BinanceRest:
         if not isinstance(body, dict) or "symbols" not in body:
             raise TerminalError(f"exchangeInfo from {self.market} REST is malformed")
         rate = self.settings.rate_limit or _request_weight_limit(body) or DEFAULT_LIMITS[self.market]
-        if rate != budget.rate:
-            self.budget = WeightBudget(rate)
-            self.budget.observe(budget.used, time.time())
+        server_ms = int(body.get("serverTime") or time.time() * 1000)
+        skew_s = server_ms / 1000 - time.time()
+        # Binance's weight windows follow its own clock. A small skew is a real clock
+        # difference, so count windows on the server's clock; a large one means the server
+        # clock is not wall time (a simulator with a frozen clock), so keep ours.
+        if rate != budget.rate or (skew_s and abs(skew_s) <= MAX_CLOCK_SKEW_S):
+            offset = skew_s if abs(skew_s) <= MAX_CLOCK_SKEW_S else 0.0
+            self.budget = WeightBudget(rate, clock=lambda: time.time() + offset)
+            self.budget.observe(budget.used, self.budget.now())
         info = {}
         for entry in body["symbols"]:
             parsed = _symbol_info(entry, self.market)
             if parsed is not None:
                 info[parsed.exchange_symbol] = parsed
-        return _Exchange(info, int(body.get("serverTime") or time.time() * 1000), time.time(), rate)
+        return _Exchange(info, server_ms, time.time(), rate)
 
     # -- klines ------------------------------------------------------------
 
