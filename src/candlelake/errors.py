@@ -6,8 +6,10 @@ CandlelakeError
 │   └── RateLimited       429; carries the server's Retry-After
 └── TerminalError         retrying cannot help
     ├── IpBanned          418; carries the ban time
-    ├── ChecksumMismatch  an archive file failed its .CHECKSUM twice
-    └── DataValidationError  the exchange sent a row that breaks OHLCV rules
+    └── ChecksumMismatch  an archive file failed its .CHECKSUM twice
+
+Rows that break OHLCV rules are not raised: they are rejected, reported as gaps with the
+reason, and fail the run (see validate/rules.py).
 """
 
 from __future__ import annotations
@@ -45,7 +47,3 @@ class ChecksumMismatch(TerminalError):
     def __init__(self, message: str, url: str) -> None:
         super().__init__(message)
         self.url = url
-
-
-class DataValidationError(TerminalError):
-    """Rows that violate OHLCV invariants; never written."""

@@ -8,7 +8,6 @@ The image's ENTRYPOINT is ``candlelake``, so container runners pass ``download-b
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
@@ -79,7 +78,7 @@ class DownloadBulkOperator(BaseOperator):
             report.parent.mkdir(parents=True, exist_ok=True)
             report.unlink(missing_ok=True)  # a retry must not return the failed try's report
             args += ["--report_json", str(report)]
-        argv = [sys.executable, "-m", "candlelake", SUBCOMMAND, *args]
+        argv = [*local_argv_prefix(), *args]
         self.log.info("Running: %s", shlex.join(argv))
         env = {**os.environ, **{str(k): str(v) for k, v in self.env.items()}}
         # start_new_session: on_kill can then stop the child and anything it started.
@@ -300,11 +299,3 @@ def make_runner(settings: StageSettings, stage: Stage) -> Runner:
     if settings.runner == "ecs":
         return EcsRunner(settings, stage)
     raise ValueError(f"unknown runner {settings.runner!r}")
-
-
-def report_from_path(path: str | None) -> dict[str, Any] | None:
-    """Load a run report written by the local runner (``None`` when there is none)."""
-    if not path or not Path(path).exists():
-        return None
-    data: dict[str, Any] = json.loads(Path(path).read_text())
-    return data

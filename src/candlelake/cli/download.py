@@ -114,6 +114,7 @@ def download_bulk(
     version: Annotated[str, typer.Option("--version")] = "v1_0_0",
     universe_part: Annotated[tuple[int, int] | None, typer.Option("--universe_part")] = None,
     pq_save_mode: Annotated[str, typer.Option("--pq_save_mode")] = "append",
+    # Accepted so upstream's commands keep working; they do not apply to ohlcv from Binance.
     bid_ask_depth: Annotated[int, typer.Option("--bid_ask_depth")] = 10,
     download_period: Annotated[str | None, typer.Option("--download_period")] = None,
     secret_name: Annotated[str | None, typer.Option("--secret_name")] = None,

@@ -59,7 +59,6 @@ class WeightBudget:
         self._paused_until = 0.0
         self._banned: IpBanned | None = None
         self.total_weight = 0
-        self.waits = 0
 
     def now(self) -> float:
         return self._clock()
@@ -97,7 +96,6 @@ class WeightBudget:
                 self._in_flight += weight
                 self.total_weight += weight
                 return now
-            self.waits += 1
             next_window = (self._window + 1) * self.rate.window_s
             await asyncio.sleep(max(next_window - now, 0.001) + 0.005)
 
