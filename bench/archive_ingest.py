@@ -20,12 +20,12 @@ from pathlib import Path
 
 from download_rest import PeakRss, extra_symbols, symbols
 
+from candlelake.engine import download
 from candlelake.job import DownloadJob
-from candlelake.pipeline import download
 from candlelake.progress import LogProgress
+from candlelake.settings import RestSettings
 from candlelake.signature import DatasetSignature
 from candlelake.simulator import SimConfig, Simulator
-from candlelake.sources.settings import RestSettings
 from candlelake.timeutil import Window, day_window
 
 

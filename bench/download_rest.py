@@ -24,14 +24,14 @@ import time
 
 import psutil
 
+from candlelake.engine import download
 from candlelake.job import DownloadJob
-from candlelake.pipeline import download
-from candlelake.plan.budget import RateLimit
 from candlelake.plan.pages import FUTURES_KLINES
 from candlelake.progress import LogProgress
+from candlelake.settings import RestSettings
 from candlelake.signature import DatasetSignature
 from candlelake.simulator import SimConfig, Simulator, SymbolOverride, truth
-from candlelake.sources.settings import RestSettings
+from candlelake.sources.budget import RateLimit
 from candlelake.timeutil import Window, day_window
 from candlelake.universe import load_universe
 

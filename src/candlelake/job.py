@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 from candlelake.errors import UsageError
-from candlelake.markets import Market, check_symbol
+from candlelake.markets import ArchivePeriod, Exchange, Market, Vendor, check_symbol
+from candlelake.settings import RestSettings
 from candlelake.signature import DatasetSignature
-from candlelake.sources.archive_plan import ArchivePeriod
-from candlelake.sources.settings import RestSettings
 from candlelake.timeutil import Window
-
-Vendor = Literal["ccxt", "binance"]
 
 
 @dataclass(frozen=True)
@@ -26,7 +22,7 @@ class DownloadJob:
     lake_url: str
     signature: DatasetSignature
     vendor: Vendor = "ccxt"
-    exchange_id: str = "binance"
+    exchange_id: Exchange = "binance"
     explicit_symbols: bool = False  # True: an unknown symbol is a usage error
     all_symbols: bool = False  # `--universe all`: every trading symbol in exchangeInfo
     universe_part: tuple[int, int] | None = None  # applied to the `all` list once it is known

@@ -1,27 +1,62 @@
-"""Markets and symbol spellings.
+"""The closed vocabularies, defined once: vendors, exchanges, markets, data types, archive periods.
 
-The lake and the universe files spell a symbol `BTC_USDT`; ccxt spells it
-`BTC/USDT` (spot) or `BTC/USDT:USDT` (USD-M perpetual); Binance's own API and
-archive spell it `BTCUSDT`.
+Each is a `Literal` whose allowed values come from `get_args`, so the CLI, the DAG factory,
+the job model and the planner check against the same tuple. The market has one name in code,
+`Market`; upstream's flag `--contract_type`, the signature token `asset_type` and the Airflow
+job's `contract` field all carry a `Market` value under their historical names.
+
+Symbols are spelled `BTC_USDT` in the lake and the universe files; Binance's own API and
+archive spell them `BTCUSDT`.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Literal, get_args
+from typing import Literal, TypeVar, get_args
 
 from candlelake.errors import UsageError
 
 Market = Literal["spot", "futures"]
-MARKETS: tuple[str, ...] = get_args(Market)
+MARKETS: tuple[Market, ...] = get_args(Market)
+
+# `ccxt` keeps upstream's OHLCV columns; `binance` keeps all of Binance's kline fields and
+# reads its data.binance.vision archive first.
+Vendor = Literal["ccxt", "binance"]
+VENDORS: tuple[Vendor, ...] = get_args(Vendor)
+
+Exchange = Literal["binance"]
+EXCHANGES: tuple[Exchange, ...] = get_args(Exchange)
+
+# Upstream's data types; only `ohlcv` is downloaded so far.
+DataType = Literal["ohlcv", "bid_ask", "trades"]
+DATA_TYPES: tuple[DataType, ...] = get_args(DataType)
+SUPPORTED_DATA_TYPES: tuple[DataType, ...] = ("ohlcv",)
+
+ArchivePeriod = Literal["daily", "monthly"]
+ARCHIVE_PERIODS: tuple[ArchivePeriod, ...] = get_args(ArchivePeriod)
 
 _SYMBOL_RE = re.compile(r"^[A-Z0-9]{1,20}_[A-Z0-9]{1,20}$")
 
+_T = TypeVar("_T", bound=str)
+
+
+def one_of(value: str, allowed: tuple[_T, ...], what: str, verb: str = "allowed") -> _T:
+    """`value` if it is in `allowed`, else UsageError naming the value and the choices."""
+    if value not in allowed:
+        raise UsageError(f"unknown {what} {value!r}; {verb}: {', '.join(allowed)}")
+    return value  # type: ignore[return-value]
+
 
 def parse_market(value: str) -> Market:
-    if value not in MARKETS:
-        raise UsageError(f"unknown market {value!r}; allowed: {', '.join(MARKETS)}")
-    return value  # type: ignore[return-value]
+    return one_of(value, MARKETS, "market")
+
+
+def parse_vendor(value: str) -> Vendor:
+    return one_of(value, VENDORS, "vendor", "supported")
+
+
+def parse_exchange(value: str) -> Exchange:
+    return one_of(value, EXCHANGES, "exchange", "supported")
 
 
 def check_symbol(symbol: str) -> str:
@@ -29,17 +64,6 @@ def check_symbol(symbol: str) -> str:
     if not _SYMBOL_RE.fullmatch(symbol):
         raise UsageError(f"bad symbol {symbol!r}; expected BASE_QUOTE in upper case, e.g. BTC_USDT")
     return symbol
-
-
-def to_ccxt(symbol: str, market: Market) -> str:
-    base, quote = check_symbol(symbol).split("_")
-    return f"{base}/{quote}" if market == "spot" else f"{base}/{quote}:{quote}"
-
-
-def from_ccxt(ccxt_symbol: str) -> str:
-    pair = ccxt_symbol.split(":", 1)[0]
-    base, quote = pair.split("/")
-    return f"{base}_{quote}"
 
 
 def to_exchange_id(symbol: str) -> str:

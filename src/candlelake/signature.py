@@ -12,11 +12,14 @@ tokens, it is written with underscores (`v7_3`) both in the dotted form and in t
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, fields
 from typing import Final
 
 from candlelake.errors import UsageError
+from candlelake.markets import DATA_TYPES
+from candlelake.universe import ALL_UNIVERSE, VENDOR_LISTS, list_versions, universe_label, universe_token
+
+__all__ = ["ALLOWED_VALUES", "ALL_UNIVERSE", "TOKENS", "DatasetSignature", "universe_label", "universe_token"]
 
 SCHEMA_VERSION: Final = "v3"
 SEPARATOR: Final = "."
@@ -34,8 +37,9 @@ TOKENS: Final[tuple[str, ...]] = (
     "version",
 )
 
-# Upstream dataset_schema_v3.json at HEAD (Sep 2024). The universe is absent on purpose:
-# it is checked against the universe files that ship with the package.
+# Upstream dataset_schema_v3.json at HEAD (Sep 2024): the names a dataset may carry, a
+# superset of what candlelake downloads (markets.py), in upstream's order. The universe is
+# absent on purpose: it is checked against the universe files that ship with the package.
 ALLOWED_VALUES: Final[dict[str, tuple[str, ...]]] = {
     "download_mode": ("bulk", "periodic_daily", "periodic_10min", "realtime"),
     "downloading_entity": ("airflow", "manual"),
@@ -53,30 +57,12 @@ ALLOWED_VALUES: Final[dict[str, tuple[str, ...]]] = {
         "resampled_10sec",
     ),
     "data_format": ("parquet", "csv", "postgres"),
-    "data_type": ("ohlcv", "bid_ask", "trades"),
+    "data_type": DATA_TYPES,
     "asset_type": ("futures", "spot"),
     "vendor": ("ccxt", "crypto_chassis", "binance"),
     "exchange_id": ("binance", "binanceus", "okx", "kraken", "cryptocom"),
     "version": ("v1_0_0", "v2_0_0"),
 }
-
-ALL_UNIVERSE: Final = "all"
-
-# Only version-like labels (`v7_3`, `v10_12`) turn underscores back into dots; a name such
-# as `top30_20220706` keeps its underscore.
-_VERSION_WITH_UNDERSCORES = re.compile(r"^v\d+(?:_\d+)+$")
-
-
-def universe_label(token: str) -> str:
-    """`v7_3` -> `v7.3`; anything else unchanged."""
-    if _VERSION_WITH_UNDERSCORES.fullmatch(token):
-        return token.replace("_", ".")
-    return token
-
-
-def universe_token(label: str) -> str:
-    """`v7.3` -> `v7_3`: the spelling used inside signatures and paths."""
-    return label.replace(".", "_")
 
 
 @dataclass(frozen=True)
@@ -130,9 +116,6 @@ class DatasetSignature:
 
     def validate(self) -> None:
         """Raise UsageError for the first token whose value is not allowed."""
-        # Imported here: the universe package reads files, a signature is plain data.
-        from candlelake.universe import list_versions
-
         for name, value in zip(TOKENS, self.tokens(), strict=True):
             if name == "universe":
                 continue
@@ -140,7 +123,7 @@ class DatasetSignature:
             if value not in allowed:
                 raise UsageError(f"invalid {name} {value!r} in signature; allowed: {', '.join(allowed)}")
         if self.universe != ALL_UNIVERSE:
-            known = list_versions(self.vendor) if _has_universes(self.vendor) else []
+            known = list_versions(self.vendor) if self.vendor in VENDOR_LISTS else []
             if self.universe not in known:
                 choices = ", ".join([*map(universe_token, known), ALL_UNIVERSE])
                 raise UsageError(
@@ -154,9 +137,3 @@ class DatasetSignature:
 
     def __str__(self) -> str:
         return SEPARATOR.join(self.tokens())
-
-
-def _has_universes(vendor: str) -> bool:
-    from candlelake.universe import VENDORS
-
-    return vendor in VENDORS

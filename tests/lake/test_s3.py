@@ -31,12 +31,17 @@ def keys(endpoint: str, bucket_url: str) -> list[str]:
 
 
 def write_days(writer: LakeWriter, make_klines: MakeKlines, make_meta: MakeMeta,
-               *, base: float = 100.0) -> None:  # fmt: skip
+               *, base: float = 100.0) -> dict[tuple[str, dt.date], str]:  # fmt: skip
+    """Write two symbols' days; return the URL `write_day` gave for each."""
+    paths = {}
     for symbol in ("BTC_USDT", "ETH_USDT"):
         for day in DAYS:
             table = make_klines(day, range(1440), base=base)
-            writer.write_day(symbol, day, table, make_meta(symbol, day, table),
-                             exchange_id="binance", knowledge_time=KNOWLEDGE_TIME)  # fmt: skip
+            meta = make_meta(symbol, day, table)
+            paths[symbol, day] = writer.write_day(
+                symbol, day, table, meta, exchange_id="binance", knowledge_time=KNOWLEDGE_TIME
+            )
+    return paths
 
 
 def test_write_then_read_on_s3_equals_local(
@@ -44,12 +49,13 @@ def test_write_then_read_on_s3_equals_local(
 ) -> None:
     remote = open_dataset(f"{s3_bucket}/lake", SIGNATURE)
     local = open_dataset(str(tmp_path), SIGNATURE)
+    written = []
     for location in (remote, local):
         writer = LakeWriter(location)
         writer.check_writable()
-        write_days(writer, make_klines, make_meta)
+        written.append(write_days(writer, make_klines, make_meta))
 
-    path = LakeWriter(remote).path_of("BTC_USDT", DAYS[1])
+    path = written[0]["BTC_USDT", DAYS[1]]  # the remote one
     assert path == f"{s3_bucket}/{DATASET_PREFIX}/currency_pair=BTC_USDT/year=2024/month=2/2024-02-29.parquet"
     from_s3 = read(remote, ["BTC_USDT"], "2024-02-29", "2024-03-01", as_="arrow")
     assert from_s3.num_rows == 2 * 1440

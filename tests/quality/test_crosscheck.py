@@ -9,9 +9,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from candlelake.klines import OHLCV_SCHEMA, binance_rows_to_table
+from candlelake.klines import OHLCV_SCHEMA
 from candlelake.quality.crosscheck import ROW, FieldDifference, compare_days, pick_sample_days
 from candlelake.sources.binance_archive import parse_kline_csv
+from candlelake.sources.binance_rows import binance_rows_to_table
 
 SPOT = Path(__file__).resolve().parents[2] / ".." / "shared" / "realdata" / "spot_klines"
 

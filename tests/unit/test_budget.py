@@ -3,7 +3,7 @@ import asyncio
 import pytest
 
 from candlelake.errors import IpBanned
-from candlelake.plan.budget import RateLimit, WeightBudget
+from candlelake.sources.budget import RateLimit, WeightBudget
 
 
 class FakeClock:

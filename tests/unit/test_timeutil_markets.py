@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from candlelake.errors import UsageError
-from candlelake.markets import from_ccxt, to_ccxt, to_exchange_id
+from candlelake.markets import to_exchange_id
 from candlelake.timeutil import Window, parse_timestamp, to_ms
 
 
@@ -27,9 +27,6 @@ def test_window_days_cover_partial_days():
 
 
 def test_symbol_spellings_round_trip():
-    assert to_ccxt("BTC_USDT", "spot") == "BTC/USDT"
-    assert to_ccxt("BTC_USDT", "futures") == "BTC/USDT:USDT"
-    assert from_ccxt("BTC/USDT:USDT") == "BTC_USDT"
     assert to_exchange_id("1000PEPE_USDT") == "1000PEPEUSDT"
     with pytest.raises(UsageError, match="btc-usdt"):
         to_exchange_id("btc-usdt")

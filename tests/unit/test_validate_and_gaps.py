@@ -1,7 +1,7 @@
 import pyarrow as pa
 
-from candlelake.klines import binance_rows_to_table
 from candlelake.quality.gaps import EXCHANGE_GAP, Explained, Lifecycle, find_gaps
+from candlelake.sources.binance_rows import binance_rows_to_table
 from candlelake.timeutil import MINUTE_MS, Window
 from candlelake.validate.rules import validate_klines
 

@@ -12,33 +12,19 @@ import typer
 
 from candlelake import universe as universes
 from candlelake.errors import UsageError
-from candlelake.job import DownloadJob, Vendor, check_part, symbols_for, unique
+from candlelake.job import DownloadJob, check_part, symbols_for, unique
 from candlelake.lake.storage import ENDPOINT_ENV
-from candlelake.markets import check_symbol, parse_market
+from candlelake.markets import check_symbol, parse_exchange, parse_market, parse_vendor
+from candlelake.plan.archive import ENV_ARCHIVE_URL, ArchivePeriod
 from candlelake.progress import default_progress
 from candlelake.quality.report import RunReport
+from candlelake.settings import RestSettings
 from candlelake.signature import DatasetSignature, universe_token
-from candlelake.sources.archive_plan import ENV_ARCHIVE_URL, ArchivePeriod
-from candlelake.sources.settings import RestSettings
 from candlelake.timeutil import MINUTE_MS, Window, day_window, parse_date, parse_timestamp, to_ms
 
 log = logging.getLogger("candlelake")
 
-SUPPORTED_VENDORS = ("ccxt", "binance")
-SUPPORTED_EXCHANGES = ("binance",)
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-
-
-def _vendor(value: str) -> Vendor:
-    if value not in SUPPORTED_VENDORS:
-        raise UsageError(f"unknown vendor {value!r}; supported: {', '.join(SUPPORTED_VENDORS)}")
-    return value  # type: ignore[return-value]
-
-
-def _exchange(value: str) -> str:
-    if value not in SUPPORTED_EXCHANGES:
-        raise UsageError(f"unknown exchange {value!r}; supported: {', '.join(SUPPORTED_EXCHANGES)}")
-    return value
 
 
 def _resolve_symbols(
@@ -65,7 +51,7 @@ def setup_logging(level: str) -> None:
 def run_job(job: DownloadJob, *, report_json: Path | None, assert_missing: bool) -> int:
     """Run a job, print the summary and return the process exit code."""
     # Imported here: the engine pulls in ccxt, which takes seconds to import.
-    from candlelake.pipeline import download
+    from candlelake.engine import download
 
     report = asyncio.run(download(job, progress=default_progress()))
     _finish(report, report_json)
@@ -163,8 +149,8 @@ def download_bulk(
     if s3_path and not s3_path.startswith("s3://"):
         raise UsageError(f"bad --s3_path {s3_path!r}; expected s3://bucket[/prefix]")
     period = _period(download_period)
-    vendor_v = _vendor(vendor)
-    exchange = _exchange(exchange_id)
+    vendor_v = parse_vendor(vendor)
+    exchange = parse_exchange(exchange_id)
     market = parse_market(contract_type)
     start = parse_timestamp(start_timestamp, flag="--start_timestamp")
     end = parse_timestamp(end_timestamp, flag="--end_timestamp")
@@ -240,8 +226,8 @@ def download_friendly(
 ) -> None:
     setup_logging(log_level)
     mkt = parse_market(market)
-    vendor_v = _vendor(vendor)
-    exchange_id = _exchange(exchange)
+    vendor_v = parse_vendor(vendor)
+    exchange_id = parse_exchange(exchange)
     if (universe is None) == (symbols is None):
         raise UsageError("give exactly one of --universe or --symbols")
     start_ms, end_ms = _start_ms(start, "--start"), _end_ms(end, "--end")

@@ -50,10 +50,6 @@ class LakeWriter:
         """Raise UsageError if the dataset cannot be written; creates nothing."""
         ensure_writable(self.location)
 
-    def path_of(self, symbol: str, day: dt.date) -> str:
-        """The URL (or local path) of the day file, whether or not it exists."""
-        return url_of(self._fs, self._path(symbol, day))
-
     def write_day(
         self,
         symbol: str,

@@ -1,4 +1,4 @@
-"""Pick page sizes from an endpoint's weight tiers and split a window into pages. Pure."""
+"""Request weight: an endpoint's weight tiers, the exchange's rate limit, and pages. Pure."""
 
 from __future__ import annotations
 
@@ -50,6 +50,27 @@ FUTURES_KLINES = EndpointCost(
         WeightTier(1001, 1500, 10),
     )
 )
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """`limit` weight per `window_s` seconds."""
+
+    limit: int
+    window_s: float
+
+    def __post_init__(self) -> None:
+        if self.limit < 1 or self.window_s <= 0:
+            raise ValueError(
+                f"a rate limit needs a positive weight and window, got {self.limit}/{self.window_s}"
+            )
+
+    def header_suffix(self) -> str:
+        """The `X-MBX-USED-WEIGHT-<n><unit>` suffix Binance uses for this window."""
+        for unit_s, letter in ((86_400, "D"), (3_600, "H"), (60, "M"), (1, "S")):
+            if self.window_s >= unit_s and self.window_s % unit_s == 0:
+                return f"{int(self.window_s // unit_s)}{letter}"
+        return f"{self.window_s:g}S"
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ import tenacity
 
 from candlelake.errors import ChecksumMismatch, TerminalError, TransientError
 from candlelake.klines import FULL_SCHEMA
-from candlelake.sources.archive_plan import (
+from candlelake.plan.archive import (
     ENV_ARCHIVE_URL,
     REAL_ARCHIVE_URL,
     ArchiveFile,
@@ -105,11 +105,9 @@ class FetchedArchive:
 class ArchiveStats:
     """Counters of one client, for progress lines and the run summary."""
 
-    requests: int = 0
     retries: int = 0
     bytes: int = 0
     files: int = 0
-    missing: int = 0
     redownloads: int = 0
 
 
@@ -379,7 +377,6 @@ class ArchiveClient:
             while True:
                 zip_bytes, checksum = await self._get_pair(file.url, file.checksum_url)
                 if zip_bytes is None or checksum is None:
-                    self.stats.missing += 1
                     what = "archive file" if zip_bytes is None else ".CHECKSUM"
                     return FetchedArchive(file, None, None, f"{what} not published (HTTP 404)")
                 try:
@@ -442,7 +439,6 @@ class ArchiveClient:
     async def _get_once(self, url: str) -> bytes | None:
         if self._session is None:
             raise RuntimeError("ArchiveClient used outside `async with`")
-        self.stats.requests += 1
         try:
             async with self._session.get(url) as resp:
                 if resp.status == 404:

@@ -26,9 +26,9 @@ from candlelake.errors import (
     UsageError,
 )
 from candlelake.markets import Market
-from candlelake.plan.budget import RateLimit, WeightBudget
 from candlelake.plan.pages import FUTURES_KLINES, SPOT_KLINES, EndpointCost, Page
-from candlelake.sources.settings import RestSettings
+from candlelake.settings import RestSettings
+from candlelake.sources.budget import RateLimit, WeightBudget
 
 log = logging.getLogger(__name__)
 

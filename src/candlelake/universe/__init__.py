@@ -19,11 +19,29 @@ from importlib.resources.abc import Traversable
 from typing import Final
 
 from candlelake.errors import UsageError
-from candlelake.markets import check_symbol
-from candlelake.signature import ALL_UNIVERSE, universe_label
+from candlelake.markets import VENDORS, check_symbol
 
-# vendor -> data directory; several vendors may share one set of lists.
-VENDORS: Final[dict[str, str]] = {"ccxt": "ccxt", "binance": "ccxt"}
+# vendor -> data directory; the vendor `binance` downloads the symbols of the `ccxt` lists.
+VENDOR_LISTS: Final[dict[str, str]] = {vendor: "ccxt" for vendor in VENDORS}
+
+ALL_UNIVERSE: Final = "all"
+
+# Only version-like labels (`v7_3`, `v10_12`) turn underscores back into dots; a name such
+# as `top30_20220706` keeps its underscore.
+_VERSION_WITH_UNDERSCORES = re.compile(r"^v\d+(?:_\d+)+$")
+
+
+def universe_label(token: str) -> str:
+    """`v7_3` -> `v7.3`; anything else unchanged."""
+    if _VERSION_WITH_UNDERSCORES.fullmatch(token):
+        return token.replace("_", ".")
+    return token
+
+
+def universe_token(label: str) -> str:
+    """`v7.3` -> `v7_3`: the spelling used inside signatures and paths."""
+    return label.replace(".", "_")
+
 
 _FILE_RE = re.compile(r"^universe_(?P<version>.+)\.json$")
 _NUMERIC_RE = re.compile(r"^v(\d+)(?:\.(\d+))*$")
@@ -40,9 +58,11 @@ def version_key(version: str) -> tuple[int, tuple[int, ...], str]:
 
 
 def _vendor_dir(vendor: str) -> Traversable:
-    if vendor not in VENDORS:
-        raise UsageError(f"no universes for vendor {vendor!r}; vendors with universes: {', '.join(VENDORS)}")
-    return resources.files("candlelake.universe").joinpath("data", VENDORS[vendor])
+    if vendor not in VENDOR_LISTS:
+        raise UsageError(
+            f"no universes for vendor {vendor!r}; vendors with universes: {', '.join(VENDOR_LISTS)}"
+        )
+    return resources.files("candlelake.universe").joinpath("data", VENDOR_LISTS[vendor])
 
 
 def _version_files(vendor: str) -> dict[str, Traversable]:
@@ -72,7 +92,7 @@ def _load(version: str, vendor: str) -> dict[str, list[str]]:
     raw = json.loads(files[label].read_text(encoding="utf-8"))
     # Upstream lower-cases the top-level keys on load ("CCXT" -> "ccxt").
     by_vendor = {key.lower(): value for key, value in raw.items()}
-    lists = by_vendor[VENDORS[vendor]]
+    lists = by_vendor[VENDOR_LISTS[vendor]]
     return {exchange: [check_symbol(s) for s in symbols] for exchange, symbols in lists.items()}
 
 
@@ -95,4 +115,13 @@ def load_universe(version: str, exchange_id: str, vendor: str = "ccxt") -> list[
     return list(lists[exchange_id])
 
 
-__all__ = ["VENDORS", "list_exchanges", "list_versions", "load_universe", "version_key"]
+__all__ = [
+    "ALL_UNIVERSE",
+    "VENDOR_LISTS",
+    "list_exchanges",
+    "list_versions",
+    "load_universe",
+    "universe_label",
+    "universe_token",
+    "version_key",
+]

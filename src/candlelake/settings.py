@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 
 from candlelake.errors import UsageError
-from candlelake.plan.budget import RateLimit
+from candlelake.plan.pages import RateLimit
 
 ENV_REST_URL = "CANDLELAKE_BINANCE_URL"
 

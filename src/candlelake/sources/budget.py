@@ -14,30 +14,11 @@ import asyncio
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from candlelake.errors import IpBanned, TerminalError
+from candlelake.plan.pages import RateLimit
 
-
-@dataclass(frozen=True)
-class RateLimit:
-    """`limit` weight per `window_s` seconds."""
-
-    limit: int
-    window_s: float
-
-    def __post_init__(self) -> None:
-        if self.limit < 1 or self.window_s <= 0:
-            raise ValueError(
-                f"a rate limit needs a positive weight and window, got {self.limit}/{self.window_s}"
-            )
-
-    def header_suffix(self) -> str:
-        """The `X-MBX-USED-WEIGHT-<n><unit>` suffix Binance uses for this window."""
-        for unit_s, letter in ((86_400, "D"), (3_600, "H"), (60, "M"), (1, "S")):
-            if self.window_s >= unit_s and self.window_s % unit_s == 0:
-                return f"{int(self.window_s // unit_s)}{letter}"
-        return f"{self.window_s:g}S"
+__all__ = ["RateLimit", "WeightBudget"]
 
 
 class WeightBudget:

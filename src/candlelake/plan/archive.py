@@ -16,11 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import groupby
-from typing import Literal
 
-from candlelake.markets import Market, to_exchange_id
+from candlelake.markets import ArchivePeriod, Market, to_exchange_id
 
-ArchivePeriod = Literal["daily", "monthly"]
 REAL_ARCHIVE_URL = "https://data.binance.vision"
 ENV_ARCHIVE_URL = "CANDLELAKE_BINANCE_ARCHIVE_URL"
 

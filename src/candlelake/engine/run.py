@@ -1,0 +1,163 @@
+"""`download(job) -> RunReport`: plan each symbol, let its source fetch, sink every day.
+
+    lake listing + exchange clock ─► plan (pure) ─► source ─► finished days ─► sink ─► lake
+                                                     ▲  scheduler: request slots, stop on a ban
+
+The run does the I/O the planner needs, then hands each symbol's plan to one source:
+REST only for vendor `ccxt` (or `--no-archive`), the archive-then-REST composite for
+vendor `binance`. A day is written as soon as every part of it has arrived, so memory
+holds only the days that requests in flight touch, whatever the length of the window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from contextlib import AsyncExitStack
+
+from candlelake.engine.scheduler import Scheduler
+from candlelake.engine.sink import DaySink
+from candlelake.errors import UsageError
+from candlelake.job import DownloadJob, symbols_for, unique
+from candlelake.lake import LakeWriter, open_dataset
+from candlelake.markets import to_exchange_id
+from candlelake.plan.archive import REAL_ARCHIVE_URL
+from candlelake.plan.days import (
+    PlanOptions,
+    SymbolPlan,
+    changed_days,
+    clamp_window,
+    plan_symbol,
+    refresh_checks,
+)
+from candlelake.progress import LogProgress, Progress
+from candlelake.quality.report import RunReport, SymbolReport
+from candlelake.quality.verify import verify_sample
+from candlelake.sources.archive_source import BinanceArchiveSource
+from candlelake.sources.binance import BinanceSource
+from candlelake.sources.binance_archive import ArchiveClient
+from candlelake.sources.binance_rest import BinanceRest
+from candlelake.sources.protocol import Source
+from candlelake.sources.rest_source import BinanceRestSource
+from candlelake.timeutil import Window, from_ms
+
+log = logging.getLogger(__name__)
+
+NOT_ON_EXCHANGE = "not on the exchange (delisted or never listed)"
+
+
+async def download(job: DownloadJob, *, progress: Progress | None = None) -> RunReport:
+    """Run one download job and report every row written and every minute not written."""
+    progress = progress or LogProgress()
+    started = time.monotonic()
+    location = open_dataset(
+        job.lake_url, job.signature, aws_profile=job.aws_profile, endpoint_url=job.s3_endpoint_url
+    )
+    writer = LakeWriter(location)
+    # Fail on an unwritable destination before spending any request weight.
+    await asyncio.to_thread(writer.check_writable)
+    uses_archive = job.vendor == "binance" and job.use_archive
+    options = PlanOptions(
+        job.market, job.force, uses_archive, job.archive_url or REAL_ARCHIVE_URL, job.download_period
+    )
+    async with AsyncExitStack() as stack:
+        rest = await stack.enter_async_context(BinanceRest(job.market, job.rest))
+        info = await rest.exchange_info()
+        window = clamp_window(job.window, rest.server_now_ms())
+        if window.minutes == 0:
+            log.warning("nothing to download: the window starts after the last closed minute")
+        report = RunReport(location.url, job.market, window, job.window.end_ms)
+        symbols = job.symbols
+        if job.all_symbols:
+            symbols = symbols_for(sorted(i.symbol for i in info.values() if i.trading), job.universe_part)
+        if job.explicit_symbols:
+            unknown = [s for s in symbols if to_exchange_id(s) not in info]
+            if unknown:
+                raise UsageError(
+                    f"unknown symbol(s) on Binance {job.market}: {', '.join(unknown)}; "
+                    "see `candlelake universe show` or use --universe all"
+                )
+        scheduler = Scheduler(job.concurrency)
+        rest_source = BinanceRestSource(rest, info, scheduler, full=job.full_klines)
+        source: Source = rest_source
+        archive = None
+        if uses_archive:
+            archive = await stack.enter_async_context(ArchiveClient(concurrency=job.concurrency))
+            archive_source = BinanceArchiveSource(archive, options.archive_url)
+            source = BinanceSource(rest_source, archive_source, concurrency=job.concurrency)
+        sink = DaySink(
+            writer,
+            exchange_id=job.exchange_id,
+            progress=progress,
+            counters=lambda: (rest.budget.total_weight if rest.budget else 0, rest.stats.retries),
+        )
+        try:
+            today = from_ms(rest.server_now_ms()).date()
+            plans = await _plan_all(unique(symbols), window, writer, archive, options, today, job)
+            report.symbols = [SymbolReport(plan.symbol) for plan in plans]
+            progress.start(sum(len(plan.windows) for plan in plans))
+            for plan, symbol_report in zip(plans, report.symbols, strict=True):
+                sink.open(plan, symbol_report)
+                if to_exchange_id(plan.symbol) not in info:
+                    sink.absent(plan, NOT_ON_EXCHANGE)
+                    continue
+                await source.submit(plan, sink)
+            await scheduler.drain()
+            by_symbol = {plan.symbol: plan for plan in plans}
+            for symbol, day in sink.unfinished():
+                w = by_symbol[symbol].windows[day]
+                sink.explain(symbol, w.start_ms, w.end_ms, "not finished (internal error)")
+                sink.error(symbol, f"{day}: not finished")
+            if scheduler.stopped is not None:
+                report.errors.append(str(scheduler.stopped))
+            elif uses_archive and job.verify_sample:
+                checked = await verify_sample(
+                    {s.symbol: s.sources for s in report.symbols},
+                    job.verify_sample,
+                    read_lake=lambda symbol, day: asyncio.to_thread(writer.read_day, symbol, day),
+                    fetch_rest=rest_source.fetch_day,
+                )
+                report.crosscheck = checked.differences
+                report.errors.extend(checked.errors)
+        finally:
+            progress.close()
+            report.requests, report.retries = rest.stats.requests, rest.stats.retries
+            report.rate_limited = rest.stats.rate_limited
+            report.weight = rest.budget.total_weight if rest.budget else 0
+            if archive is not None:
+                report.archive_files = archive.stats.files
+                report.retries += archive.stats.retries
+            report.elapsed_s = time.monotonic() - started
+        report.errors[:0] = scheduler.errors
+    return report
+
+
+async def _plan_all(
+    symbols: tuple[str, ...],
+    window: Window,
+    writer: LakeWriter,
+    archive: ArchiveClient | None,
+    options: PlanOptions,
+    today: dt.date,
+    job: DownloadJob,
+) -> list[SymbolPlan]:
+    """Plan every symbol. Listing the lake is a round trip per symbol and month on S3, so a
+    few symbols are planned at a time."""
+    slots = asyncio.Semaphore(job.concurrency)
+    days = window.days()
+
+    async def plan(symbol: str) -> SymbolPlan:
+        async with slots:
+            stored = await asyncio.to_thread(writer.existing_days, symbol, days)
+            changed: list[dt.date] = []
+            if stored and job.refresh_changed and archive is not None:
+                checks = refresh_checks(symbol, stored, options=options)
+                published = await asyncio.gather(*(archive.fetch_checksum(f) for f in checks))
+                changed = changed_days(checks, dict(zip(checks, published, strict=True)))
+                for day in changed:
+                    log.warning("%s %s: archive file replaced; re-ingesting", symbol, day)
+            return plan_symbol(symbol, window, stored, today=today, options=options, changed=changed)
+
+    return list(await asyncio.gather(*(plan(s) for s in symbols)))

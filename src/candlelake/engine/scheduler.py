@@ -1,0 +1,60 @@
+"""The thin scheduler: a limit on requests in flight, background work, and the stop on a ban."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from candlelake.errors import IpBanned
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    """Implements `sources.protocol.Dispatcher` for one run."""
+
+    def __init__(self, concurrency: int) -> None:
+        self._slots = asyncio.Semaphore(concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopped: IpBanned | None = None
+        self.errors: list[str] = []
+
+    @property
+    def stopped(self) -> IpBanned | None:
+        return self._stopped
+
+    async def acquire(self) -> bool:
+        if self._stopped is None:
+            await self._slots.acquire()
+            if self._stopped is None:
+                return True
+            self._slots.release()
+        return False
+
+    def release(self) -> None:
+        self._slots.release()
+
+    def stop(self, reason: IpBanned) -> None:
+        """Stop sending: a ban applies to every request from this IP."""
+        if self._stopped is None:
+            self._stopped = reason
+            log.error("%s", reason)
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(self._guarded(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait until all work, including work spawned meanwhile, has finished."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks))
+
+    async def _guarded(self, work: Coroutine[Any, Any, None]) -> None:
+        try:
+            await work
+        except Exception as exc:
+            log.exception("internal error")
+            self.errors.append(f"internal error: {exc}")

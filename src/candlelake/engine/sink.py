@@ -1,0 +1,162 @@
+"""The day sink: validate a finished day, explain every missing minute, merge, write atomically.
+
+It is the `Outbox` that sources deliver to, and it keeps the run report of each symbol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from candlelake.lake import DayMeta, LakeWriter
+from candlelake.plan.days import SymbolPlan
+from candlelake.progress import Progress
+from candlelake.quality.gaps import Explained, Gap, Lifecycle, find_gaps
+from candlelake.quality.report import SymbolReport
+from candlelake.sources.protocol import FinishedDay
+from candlelake.validate.rules import Validated, validate_klines
+
+log = logging.getLogger(__name__)
+
+
+class DaySink:
+    def __init__(
+        self,
+        writer: LakeWriter,
+        *,
+        exchange_id: str,
+        progress: Progress,
+        counters: Callable[[], tuple[int, int]],  # (weight, retries) so far, for progress
+        writes: int = 4,
+    ) -> None:
+        self.writer = writer
+        self.exchange_id = exchange_id
+        self.progress = progress
+        self.counters = counters
+        self.knowledge_time = dt.datetime.now(dt.UTC)
+        self.reports: dict[str, SymbolReport] = {}
+        self._stored: dict[str, dict[dt.date, DayMeta]] = {}
+        self._pending: dict[str, set[dt.date]] = {}
+        self._writes = asyncio.Semaphore(writes)
+
+    def open(self, plan: SymbolPlan, report: SymbolReport) -> None:
+        """Expect the days of `plan`; record the days it skipped."""
+        self.reports[plan.symbol] = report
+        self._stored[plan.symbol] = dict(plan.stored)
+        self._pending[plan.symbol] = set(plan.windows)
+        report.days_skipped += len(plan.skipped)
+        report.gaps.extend(plan.skipped_gaps)
+
+    # -- Outbox --------------------------------------------------------------
+
+    def error(self, symbol: str, message: str) -> None:
+        self.reports[symbol].errors.append(message)
+
+    def listing(self, symbol: str, lifecycle: Lifecycle) -> None:
+        report = self.reports[symbol]
+        report.listed_ms, report.delisted_ms = lifecycle.listed_ms, lifecycle.delisted_ms
+
+    async def deliver(self, day: FinishedDay) -> None:
+        self._pending[day.symbol].discard(day.day)
+        try:
+            rows = await self._store(day)
+        except Exception as exc:
+            # Last line of defence for the invariant: a day that cannot be finished is
+            # still reported, as missing with the reason, and fails the run.
+            log.exception("%s %s: could not finish the day", day.symbol, day.day)
+            self.explain(day.symbol, day.window.start_ms, day.window.end_ms, f"not written: {exc}")
+            self.reports[day.symbol].errors.append(f"{day.day}: not written: {exc}")
+            rows = 0
+        weight, retries = self.counters()
+        self.progress.day_done(day.symbol, rows, weight=weight, retries=retries)
+
+    # -- the rest ------------------------------------------------------------
+
+    def explain(
+        self, symbol: str, start_ms: int, end_ms: int, reason: str, *, excluded: bool = False
+    ) -> None:
+        """Report a whole window as not written, with one reason."""
+        self.reports[symbol].gaps.append(Gap(start_ms, end_ms, "excluded" if excluded else "missing", reason))
+
+    def absent(self, plan: SymbolPlan, reason: str) -> None:
+        """The symbol is not on the exchange: every planned minute is excluded with `reason`."""
+        self.reports[plan.symbol].status = reason
+        weight, _ = self.counters()
+        for day in plan.days:
+            w = plan.windows[day]
+            self.explain(plan.symbol, w.start_ms, w.end_ms, reason, excluded=True)
+            self.progress.day_done(plan.symbol, 0, weight=weight, retries=0)
+        self._pending[plan.symbol].clear()
+
+    def unfinished(self) -> list[tuple[str, dt.date]]:
+        """Planned days never delivered; a bug if any (each is still reported by the caller)."""
+        return [(s, d) for s, days in self._pending.items() for d in sorted(days)]
+
+    async def _store(self, day: FinishedDay) -> int:
+        report = self.reports[day.symbol]
+        checked = await asyncio.to_thread(self._validate, day)
+        for problem in checked.problems:
+            report.errors.append(f"invalid row at {problem.timestamp}: {problem.reason}")
+        present = checked.table.column("timestamp").to_numpy()
+        gaps: list[Gap] = []
+        if len(present) < day.window.minutes:
+            lifecycle = await day.lifecycle() if day.lifecycle is not None else Lifecycle()
+            invalid = [(p.timestamp, p.reason) for p in checked.problems]
+            gaps = find_gaps(day.window, present, lifecycle, failures=day.failures, invalid=invalid)
+        report.gaps.extend(gaps)
+        if not checked.table.num_rows:
+            return 0
+        meta = DayMeta(
+            symbol=day.symbol,
+            day=day.day,
+            window_start_ms=day.window.start_ms,
+            window_end_ms=day.window.end_ms,
+            rows=checked.table.num_rows,
+            complete=not day.failures and not checked.problems,
+            source=day.source,
+            archive_sha256=day.archive_sha256,
+            gaps=tuple(g.to_dict() for g in gaps),
+        )
+        async with self._writes:
+            path = await asyncio.to_thread(self._write, checked.table, meta)
+        report.files.append(path)
+        report.rows_written += checked.table.num_rows
+        report.days_written += 1
+        report.sources[day.day] = day.source
+        return int(checked.table.num_rows)
+
+    def _validate(self, day: FinishedDay) -> Validated:
+        table = day.table
+        stored = self._stored[day.symbol].get(day.day)
+        if day.failures and stored is not None and stored.rows:
+            # Some requests failed: keep what the lake already had for those minutes rather
+            # than replacing good rows with nothing.
+            table = with_stored_rows(table, self.writer.read_day(day.symbol, day.day), day.failures)
+        return validate_klines(table, day.window)
+
+    def _write(self, table: pa.Table, meta: DayMeta) -> str:
+        return self.writer.write_day(
+            meta.symbol,
+            meta.day,
+            table,
+            meta,
+            exchange_id=self.exchange_id,
+            knowledge_time=self.knowledge_time,
+        )
+
+
+def with_stored_rows(new: pa.Table, stored: pa.Table, failures: Sequence[Explained]) -> pa.Table:
+    """`new` plus the stored rows that fall in failed windows and are not in `new`."""
+    ts = stored.column("timestamp")
+    fresh = pc.invert(pc.is_in(ts, value_set=new.column("timestamp")))
+    in_failure = pc.less(ts, 0)  # all false
+    for failure in failures:
+        w = failure.window
+        in_failure = pc.or_(in_failure, pc.and_(pc.greater_equal(ts, w.start_ms), pc.less(ts, w.end_ms)))
+    rescued = stored.filter(pc.and_(fresh, in_failure)).select(new.column_names).cast(new.schema)
+    return pa.concat_tables([new, rescued]) if rescued.num_rows else new
