@@ -9,76 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 
 import orjson
 import pytest
+from scripted_http import MINUTE, T0, Scripted, info_response, kline_row, ok_response
 
 from candlelake.errors import IpBanned, TerminalError, TransientError, UsageError
 from candlelake.plan.pages import FUTURES_KLINES, plan_pages
 from candlelake.settings import RestSettings
 from candlelake.sources.binance_rest import BinanceRest
-from candlelake.sources.http import HttpResponse, Params
+from candlelake.sources.http import HttpResponse
 from candlelake.timeutil import Window
-
-MINUTE = 60_000
-T0 = 1_700_000_000_000 // MINUTE * MINUTE
-
-Step = HttpResponse | Exception | Callable[[], HttpResponse]
-
-
-def _kline(open_ms: int) -> list[object]:
-    return [open_ms, "1.0", "2.0", "0.5", "1.5", "10", open_ms + MINUTE - 1, "15", 3, "5", "7.5", "0"]
-
-
-def _ok(body: object, used: int = 1) -> HttpResponse:
-    return HttpResponse(200, {"x-mbx-used-weight-1m": str(used)}, orjson.dumps(body))
-
-
-def _info(server_ms: int | None = None) -> HttpResponse:
-    body = {
-        "serverTime": server_ms if server_ms is not None else int(time.time() * 1000),
-        "rateLimits": [
-            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400}
-        ],
-        "symbols": [
-            {
-                "symbol": "BTCUSDT",
-                "baseAsset": "BTC",
-                "quoteAsset": "USDT",
-                "status": "TRADING",
-                "contractType": "PERPETUAL",
-                "onboardDate": T0,
-            },
-            {
-                "symbol": "BTCUSDT_241227",
-                "baseAsset": "BTC",
-                "quoteAsset": "USDT",
-                "status": "TRADING",
-                "contractType": "CURRENT_QUARTER",
-            },
-        ],
-    }
-    return _ok(body)
-
-
-class Scripted:
-    """Answers each GET with the next scripted step and records what was asked."""
-
-    def __init__(self, *steps: Step) -> None:
-        self.steps = list(steps)
-        self.calls: list[tuple[str, dict[str, str | int]]] = []
-        self.closed = False
-
-    async def get(self, url: str, params: Params) -> HttpResponse:
-        self.calls.append((url, dict(params)))
-        step = self.steps.pop(0)
-        if isinstance(step, Exception):
-            raise step
-        return step() if callable(step) else step
-
-    async def close(self) -> None:
-        self.closed = True
 
 
 def _run(transport: Scripted, attempts: int = 3, **kw: object) -> tuple[list[list[object]], BinanceRest]:
@@ -93,11 +34,11 @@ def _run(transport: Scripted, attempts: int = 3, **kw: object) -> tuple[list[lis
     return asyncio.run(go())
 
 
-ROWS = [_kline(T0 + i * MINUTE) for i in range(3)]
+ROWS = [kline_row(T0 + i * MINUTE) for i in range(3)]
 
 
 def test_request_names_the_endpoint_window_and_page_size_and_keeps_all_fields() -> None:
-    transport = Scripted(_info(), _ok(ROWS))
+    transport = Scripted(info_response(), ok_response(ROWS))
     rows, _ = _run(transport)
     assert rows == ROWS
     url, params = transport.calls[1]
@@ -106,7 +47,7 @@ def test_request_names_the_endpoint_window_and_page_size_and_keeps_all_fields() 
     assert params["interval"] == "1m" and params["symbol"] == "BTCUSDT"
     assert transport.closed
     # dated contracts are not part of a BASE_QUOTE universe
-    assert set(asyncio.run(_info_of(Scripted(_info())))) == {"BTCUSDT"}
+    assert set(asyncio.run(_info_of(Scripted(info_response())))) == {"BTCUSDT"}
 
 
 async def _info_of(transport: Scripted) -> dict[str, object]:
@@ -116,11 +57,11 @@ async def _info_of(transport: Scripted) -> dict[str, object]:
 
 def test_5xx_reset_and_truncated_body_are_retried_then_succeed() -> None:
     transport = Scripted(
-        _info(),
+        info_response(),
         HttpResponse(503, {}, b'{"code":-1001,"msg":"Internal error; unable to process your request."}'),
         TransientError("connection reset for GET http://127.0.0.1:9/fapi/v1/klines"),
         HttpResponse(200, {}, orjson.dumps(ROWS)[:-7]),
-        _ok(ROWS),
+        ok_response(ROWS),
     )
     rows, rest = _run(transport, attempts=4)
     assert rows == ROWS
@@ -128,7 +69,7 @@ def test_5xx_reset_and_truncated_body_are_retried_then_succeed() -> None:
 
 
 def test_transient_failures_give_up_after_the_attempts_with_the_cause() -> None:
-    transport = Scripted(_info(), *[HttpResponse(502, {}, b"bad gateway")] * 3)
+    transport = Scripted(info_response(), *[HttpResponse(502, {}, b"bad gateway")] * 3)
     with pytest.raises(TransientError, match="HTTP 502 for futures BTCUSDT"):
         _run(transport, attempts=3)
     assert len(transport.calls) == 4
@@ -136,7 +77,7 @@ def test_transient_failures_give_up_after_the_attempts_with_the_cause() -> None:
 
 def test_429_is_waited_out_and_never_uses_up_an_attempt() -> None:
     limited = HttpResponse(429, {"retry-after": "0.05"}, b'{"code":-1003,"msg":"Too many requests"}')
-    transport = Scripted(_info(), limited, limited, limited, _ok(ROWS))
+    transport = Scripted(info_response(), limited, limited, limited, ok_response(ROWS))
     started = time.monotonic()
     rows, rest = _run(transport, attempts=2)
     assert rows == ROWS
@@ -145,7 +86,9 @@ def test_429_is_waited_out_and_never_uses_up_an_attempt() -> None:
 
 
 def test_418_bans_the_budget_so_no_other_request_is_sent() -> None:
-    transport = Scripted(_info(), HttpResponse(418, {"retry-after": "120"}, b'{"code":-1003}'), _ok(ROWS))
+    transport = Scripted(
+        info_response(), HttpResponse(418, {"retry-after": "120"}, b'{"code":-1003}'), ok_response(ROWS)
+    )
     with pytest.raises(IpBanned, match="HTTP 418") as caught:
         _run(transport)
     assert caught.value.retry_after_s == 120
@@ -154,21 +97,21 @@ def test_418_bans_the_budget_so_no_other_request_is_sent() -> None:
 
 def test_unknown_symbol_is_a_usage_error_and_other_4xx_are_terminal_with_the_message() -> None:
     with pytest.raises(UsageError, match="unknown symbol 'BTCUSDT' on Binance futures"):
-        _run(Scripted(_info(), HttpResponse(400, {}, b'{"code":-1121,"msg":"Invalid symbol."}')))
+        _run(Scripted(info_response(), HttpResponse(400, {}, b'{"code":-1121,"msg":"Invalid symbol."}')))
     with pytest.raises(TerminalError, match="HTTP 400 for futures BTCUSDT: Illegal characters"):
-        _run(Scripted(_info(), HttpResponse(400, {}, b'{"code":-1100,"msg":"Illegal characters"}')))
+        _run(Scripted(info_response(), HttpResponse(400, {}, b'{"code":-1100,"msg":"Illegal characters"}')))
 
 
 def test_a_json_body_that_is_not_kline_rows_is_terminal_without_claiming_retries() -> None:
     with pytest.raises(TerminalError) as caught:
-        _run(Scripted(_info(), _ok([[1, 2]])))
+        _run(Scripted(info_response(), ok_response([[1, 2]])))
     assert "retries" not in str(caught.value)
 
 
 def test_server_weight_header_is_taken_when_it_exceeds_our_own_count() -> None:
     # Another process on this IP spent the window: the budget must take the server's
     # count, so the next request waits for the next window instead of causing a 429.
-    transport = Scripted(_info(), _ok(ROWS, used=2399))
+    transport = Scripted(info_response(), ok_response(ROWS, used=2399))
 
     async def go() -> tuple[int, int]:
         async with BinanceRest("futures", RestSettings(base_url="http://127.0.0.1:9"), transport) as rest:
@@ -188,7 +131,7 @@ def test_weight_windows_follow_a_real_clock_skew_but_not_a_frozen_simulator(
     skew_s: float, follows_server: bool
 ) -> None:
     server_ms = int((time.time() + skew_s) * 1000)
-    transport = Scripted(_info(server_ms))
+    transport = Scripted(info_response(server_ms))
 
     async def go() -> tuple[float, int]:
         async with BinanceRest("futures", RestSettings(base_url="http://127.0.0.1:9"), transport) as rest:
