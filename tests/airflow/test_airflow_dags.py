@@ -292,3 +292,25 @@ def test_backfill_dag_maps_downloads_in_a_pool(bag: DagBag) -> None:
     assert set(download.downstream_task_ids) == {"end_download"}
     assert [t.task_id for t in dag.leaves] == ["end_dag"]
     assert dag.get_task("notify_failure").trigger_rule == "one_failed"
+
+
+def test_a_bad_job_tuple_fails_when_the_dag_file_is_parsed(tmp_path: Path) -> None:
+    # Checked at parse time, not when the task runs at 01:20.
+    (tmp_path / "test.bad.py").write_text(
+        "from candlelake.airflow.factory import build_download_dag\n"
+        "dag = build_download_dag(__file__, [('ccxt', 'binance', 'swap', 'ohlcv', 'v7')], lake_url='/lake')\n"
+    )
+    bag = DagBag(dag_folder=str(tmp_path))
+    (error,) = bag.import_errors.values()
+    assert "unknown market 'swap'; allowed: spot, futures" in error
+    assert bag.dag_ids == []
+
+
+def test_a_bad_job_tuple_fails_the_backfill_dag_at_parse_time_too(tmp_path: Path) -> None:
+    from candlelake.airflow.backfill import build_backfill_dag
+    from candlelake.errors import UsageError
+
+    with pytest.raises(UsageError, match="unknown vendor 'crypto_chassis'; supported: ccxt, binance"):
+        build_backfill_dag(
+            tmp_path / "test.backfill.py", [("crypto_chassis", "binance", "spot", "ohlcv", "v7")]
+        )

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from candlelake.airflow.command import Window, download_bulk_args
+from candlelake.airflow.command import WindowArgs, download_bulk_args
 from candlelake.airflow.settings import Job, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -111,7 +111,7 @@ def test_every_flag_the_dags_emit_is_a_download_bulk_flag(tmp_path: Path) -> Non
     overrides = {"version": "v1_0_0", "aws_profile": "ck", "log_level": "INFO", "lake_url": "s3://b"}
     _, settings = load_settings(tmp_path / "prod.x.py", overrides)
     args = download_bulk_args(
-        Job("ccxt", "binance", "spot", "ohlcv", "v7"), Window.day(dt.date(2024, 2, 19)), settings
+        Job("ccxt", "binance", "spot", "ohlcv", "v7"), WindowArgs.day(dt.date(2024, 2, 19)), settings
     )
     emitted = {a for a in args if a.startswith("-")} | {"--report_json"}
     env = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1", "TERM": "dumb"}

@@ -8,7 +8,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from candlelake.airflow.command import Window, download_bulk_args, literal
+from candlelake.airflow.command import WindowArgs, download_bulk_args, literal
 from candlelake.airflow.settings import (
     EcsSettings,
     Job,
@@ -118,13 +118,13 @@ def test_job_task_id_is_upstreams() -> None:
 
 
 def test_day_window_is_the_whole_day_end_inclusive() -> None:
-    window = Window.day(dt.date(2024, 2, 19))
+    window = WindowArgs.day(dt.date(2024, 2, 19))
     assert (window.start, window.end) == ("2024-02-19T00:00:00+00:00", "2024-02-19T23:59:00+00:00")
 
 
 def test_argv_has_upstreams_flags(tmp_path: Path) -> None:
     _, settings = load_settings(tmp_path / "test.d.py", {"lake_url": "/lake", "version": "v1_0_0"})
-    args = download_bulk_args(SPOT, Window.day(dt.date(2024, 2, 19)), settings)
+    args = download_bulk_args(SPOT, WindowArgs.day(dt.date(2024, 2, 19)), settings)
     flags = dict(zip(args[::2], args[1::2], strict=False))
     assert flags["--download_mode"] == "periodic_daily"
     assert flags["--downloading_entity"] == "airflow"
@@ -146,7 +146,7 @@ def test_argv_has_upstreams_flags(tmp_path: Path) -> None:
 )
 def test_lake_url_picks_the_destination_flag(tmp_path: Path, lake: str, flag: str) -> None:
     _, settings = load_settings(tmp_path / "test.d.py", {"lake_url": lake})
-    args = download_bulk_args(SPOT, Window.day(dt.date(2024, 2, 19)), settings)
+    args = download_bulk_args(SPOT, WindowArgs.day(dt.date(2024, 2, 19)), settings)
     assert flag in args
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Param, TriggerRule, task
 
-from candlelake.airflow.command import Window, download_bulk_args
+from candlelake.airflow.command import WindowArgs, bulk_request, download_bulk_args
 from candlelake.airflow.factory import (
     JobLike,
     as_job,
@@ -51,7 +51,7 @@ def plan_commands(
 ) -> list[dict[str, Any]]:
     """One operator-kwargs dict per (job, day), in job-major order."""
     return [
-        runner.expand_kwargs(download_bulk_args(job, Window.day(day), settings, escape=False))
+        runner.expand_kwargs(download_bulk_args(job, WindowArgs.day(day), settings, escape=False))
         for job in jobs
         for day in days(start, end, max_days=settings.backfill_max_days)
     ]
@@ -72,6 +72,8 @@ def build_backfill_dag(
 def build_backfill_dag_from_settings(name: DagName, settings: StageSettings, jobs: Sequence[Job]) -> DAG:
     if not jobs:
         raise ValueError(f"DAG {name.dag_id}: at least one job is needed")
+    for job in jobs:  # at parse time: a bad job tuple must not wait for a backfill to fail
+        bulk_request(job, WindowArgs.from_data_interval(), settings)
     runner = make_runner(settings, name.stage)
     with DAG(
         dag_id=name.dag_id,

@@ -1,5 +1,8 @@
 """The ``candlelake download-bulk`` argv of one job, as a list (never a shell string).
 
+The DAG builds a typed :class:`~candlelake.bulk.BulkRequest` from a job and the stage's
+settings, which checks the job's values when the DAG file is parsed, and renders its argv.
+
 Arguments end up in Airflow *templated* fields, so a literal value that happens to contain
 Jinja syntax (or ends like a template file name, e.g. ``.json``) would be rendered or loaded
 as a template. :func:`literal` protects such values; only the window is a template.
@@ -11,6 +14,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from candlelake.airflow.settings import Job, StageSettings
+from candlelake.bulk import BulkRequest
+from candlelake.errors import UsageError
 
 # Data interval → the days it covers, end inclusive: `[D 00:00, D 23:59]` for a daily
 # interval. Taken from the data interval (not the logical date) so scheduled and manual
@@ -39,19 +44,20 @@ def literal(value: str) -> str:
 
 
 @dataclass(frozen=True)
-class Window:
-    """Start and end (inclusive) of a download, as ISO strings or templates rendering to them."""
+class WindowArgs:
+    """The `--start_timestamp` and `--end_timestamp` of a command (end inclusive), as ISO
+    strings or templates rendering to them; the engine's window is `timeutil.Window`."""
 
     start: str
     end: str
 
     @classmethod
-    def from_data_interval(cls) -> Window:
+    def from_data_interval(cls) -> WindowArgs:
         """The window rendered at run time from the run's data interval."""
         return cls(start=WINDOW_START_TEMPLATE, end=WINDOW_END_TEMPLATE)
 
     @classmethod
-    def day(cls, day: dt.date) -> Window:
+    def day(cls, day: dt.date) -> WindowArgs:
         """The literal window of one UTC day, ``[D 00:00, D 23:59]``."""
         start = dt.datetime.combine(day, dt.time(0, 0), tzinfo=dt.UTC)
         end = start + dt.timedelta(days=1, minutes=-1)
@@ -62,46 +68,51 @@ def _same(value: str) -> str:
     return value
 
 
-def lake_args(lake_url: str, *, escape: bool = True) -> list[str]:
-    """``--s3_path`` for object-store URLs, ``--dst_dir`` for local paths."""
-    lit = literal if escape else _same
+def lake_destination(lake_url: str) -> tuple[str | None, str | None]:
+    """(``s3_path``, ``dst_dir``): the first for object-store URLs (templates allowed), the
+    second for local paths."""
     if lake_url.startswith("file://"):
-        return ["--dst_dir", lit(lake_url[len("file://") :])]
+        return None, lake_url[len("file://") :]
     if "://" in lake_url:
         # A templated URL such as s3://{{ var.value.x }} must stay a template.
-        return ["--s3_path", lake_url]
-    return ["--dst_dir", lit(lake_url)]
+        return lake_url, None
+    return None, lake_url
+
+
+def bulk_request(job: Job, window: WindowArgs, settings: StageSettings) -> BulkRequest:
+    """The typed request of one job; raises UsageError naming a bad job value."""
+    s3_path, dst_dir = lake_destination(settings.lake_url)
+    try:
+        return BulkRequest(
+            download_mode=settings.download_mode,
+            downloading_entity=settings.downloading_entity,
+            action_tag=settings.action_tag,
+            vendor=job.vendor,  # type: ignore[arg-type]  # checked by BulkRequest
+            exchange_id=job.exchange,  # type: ignore[arg-type]
+            universe=job.universe,
+            data_type=job.data_type,  # type: ignore[arg-type]
+            contract_type=job.contract,  # type: ignore[arg-type]
+            data_format=settings.data_format,
+            start_timestamp=window.start,
+            end_timestamp=window.end,
+            s3_path=s3_path,
+            dst_dir=dst_dir,
+            version=settings.version or BulkRequest.version,
+            aws_profile=settings.aws_profile,
+            assert_on_missing_data=settings.assert_on_missing_data,
+            log_level=settings.log_level or BulkRequest.log_level,
+        )
+    except UsageError as exc:
+        raise UsageError(f"job {job}: {exc}") from None
 
 
 def download_bulk_args(
-    job: Job, window: Window, settings: StageSettings, *, escape: bool = True
+    job: Job, window: WindowArgs, settings: StageSettings, *, escape: bool = True
 ) -> list[str]:
     """Arguments after ``download-bulk`` for one job; window strings are kept as given.
 
     ``escape=False`` is for arguments that will not pass through Jinja (mapped XCom values).
     """
     lit = literal if escape else _same
-    args = [
-        "--download_mode", lit(settings.download_mode),
-        "--downloading_entity", lit(settings.downloading_entity),
-        "--action_tag", lit(settings.action_tag),
-        "--vendor", lit(job.vendor),
-        "--exchange_id", lit(job.exchange),
-        "--universe", lit(job.universe),
-        "--data_type", lit(job.data_type),
-        "--contract_type", lit(job.contract),
-        "--data_format", lit(settings.data_format),
-        "--start_timestamp", window.start,
-        "--end_timestamp", window.end,
-        *lake_args(settings.lake_url, escape=escape),
-    ]  # fmt: skip
-    if settings.version:
-        args += ["--version", lit(settings.version)]
-    if settings.aws_profile:
-        args += ["--aws_profile", lit(settings.aws_profile)]
-    if settings.assert_on_missing_data:
-        args.append("--assert_on_missing_data")
-    if settings.log_level:
-        args += ["-v", lit(settings.log_level)]
-    args += [lit(str(a)) for a in settings.extra_args]
-    return args
+    args = bulk_request(job, window, settings).to_argv(lit)
+    return args + [lit(str(a)) for a in settings.extra_args]

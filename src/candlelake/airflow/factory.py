@@ -26,7 +26,7 @@ import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, BaseNotifier, CronDataIntervalTimetable, TriggerRule
 
-from candlelake.airflow.command import Window, download_bulk_args
+from candlelake.airflow.command import WindowArgs, download_bulk_args
 from candlelake.airflow.notifiers import (
     EmailFailureNotifier,
     FailureAlertOperator,
@@ -118,7 +118,7 @@ def build_download_dag_from_settings(name: DagName, settings: StageSettings, job
     if duplicates:
         raise ValueError(f"DAG {name.dag_id}: duplicate jobs {duplicates}")
     runner = make_runner(settings, name.stage)
-    window = Window.from_data_interval()
+    window = WindowArgs.from_data_interval()
     with DAG(
         dag_id=name.dag_id,
         description=settings.description,
