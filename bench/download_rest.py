@@ -26,12 +26,11 @@ import psutil
 
 from candlelake.engine import download
 from candlelake.job import DownloadJob
-from candlelake.plan.pages import FUTURES_KLINES
+from candlelake.plan.pages import FUTURES_KLINES, RateLimit
 from candlelake.progress import LogProgress
 from candlelake.settings import RestSettings
 from candlelake.signature import DatasetSignature
 from candlelake.simulator import SimConfig, Simulator, SymbolOverride, truth
-from candlelake.sources.budget import RateLimit
 from candlelake.timeutil import Window, day_window
 from candlelake.universe import load_universe
 
