@@ -20,7 +20,6 @@ from typing import Any
 
 from candlelake.errors import UsageError
 from candlelake.markets import (
-    ARCHIVE_PERIODS,
     DATA_TYPES,
     SUPPORTED_DATA_TYPES,
     ArchivePeriod,
@@ -28,9 +27,9 @@ from candlelake.markets import (
     Exchange,
     Market,
     Vendor,
-    one_of,
     parse_exchange,
     parse_market,
+    parse_period,
     parse_vendor,
 )
 
@@ -83,8 +82,11 @@ class BulkRequest:
     def from_params(cls, params: Mapping[str, Any]) -> BulkRequest:
         """From click's parsed parameters (`ctx.params`), which carry these field names."""
         values = dict(params)
+        # click hands over its raw types; the CLI function gets typer's conversions.
         if values.get("universe_part") is not None:
             values["universe_part"] = tuple(values["universe_part"])
+        if values.get("report_json") is not None:
+            values["report_json"] = Path(values["report_json"])
         return cls(**values)
 
     def check(self) -> None:
@@ -108,8 +110,7 @@ class BulkRequest:
             raise UsageError("give a destination: --s3_path s3://bucket[/prefix] or --dst_dir DIR")
         if self.s3_path and not self.s3_path.startswith("s3://"):
             raise UsageError(f"bad --s3_path {self.s3_path!r}; expected s3://bucket[/prefix]")
-        if self.download_period is not None:
-            one_of(self.download_period, ARCHIVE_PERIODS, "download period")
+        parse_period(self.download_period)
         parse_vendor(self.vendor)
         parse_exchange(self.exchange_id)
         parse_market(self.contract_type)

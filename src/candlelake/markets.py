@@ -59,6 +59,13 @@ def parse_exchange(value: str) -> Exchange:
     return one_of(value, EXCHANGES, "exchange", "supported")
 
 
+def parse_period(value: str | None) -> ArchivePeriod | None:
+    """`--download_period`: None (the planner decides), daily or monthly."""
+    if value is not None and value not in ARCHIVE_PERIODS:
+        raise UsageError(f"bad download period {value!r}; allowed: {', '.join(ARCHIVE_PERIODS)}")
+    return value  # type: ignore[return-value]
+
+
 def check_symbol(symbol: str) -> str:
     """Return `symbol` if it is a well-formed `BASE_QUOTE` name, else raise UsageError."""
     if not _SYMBOL_RE.fullmatch(symbol):

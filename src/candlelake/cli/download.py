@@ -4,38 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from candlelake import universe as universes
+from candlelake.bulk import BulkRequest
+from candlelake.cli.jobs import bulk_job, endpoints, resolve_symbols, window_end_ms, window_start_ms
 from candlelake.errors import UsageError
-from candlelake.job import DownloadJob, check_part, symbols_for, unique
-from candlelake.lake.storage import ENDPOINT_ENV
-from candlelake.markets import check_symbol, parse_exchange, parse_market, parse_vendor
-from candlelake.plan.archive import ENV_ARCHIVE_URL, ArchivePeriod
+from candlelake.job import DownloadJob, unique
+from candlelake.markets import check_symbol, parse_exchange, parse_market, parse_period, parse_vendor
 from candlelake.progress import default_progress
 from candlelake.quality.report import RunReport
-from candlelake.settings import RestSettings
 from candlelake.signature import DatasetSignature, universe_token
-from candlelake.timeutil import MINUTE_MS, Window, day_window, parse_date, parse_timestamp, to_ms
+from candlelake.timeutil import Window
 
 log = logging.getLogger("candlelake")
 
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-
-
-def _resolve_symbols(
-    universe: str, exchange_id: str, vendor: str, part: tuple[int, int] | None
-) -> tuple[str, ...]:
-    """A shipped universe's symbols; `all` is resolved later, from exchangeInfo."""
-    if universe == "all":
-        if part is not None:
-            check_part(part)  # applied once exchangeInfo has given the list
-        return ()
-    return symbols_for(universes.load_universe(universe, exchange_id, vendor=vendor), part)
 
 
 def setup_logging(level: str) -> None:
@@ -74,6 +60,14 @@ def _finish(report: RunReport, report_json: Path | None) -> None:
         report_json.write_text(report.to_json())
 
 
+# Options both download commands share, spelled the same way.
+LogLevelOption = Annotated[str, typer.Option("-v", help="Log level: " + ", ".join(LOG_LEVELS) + ".")]
+ConcurrencyOption = Annotated[
+    int, typer.Option("--concurrency", min=1, max=64, help="Requests and archive files in flight.")
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="Re-download days already complete.")]
+
+
 def register(app: typer.Typer) -> None:
     app.command("download-bulk", help="Download candles with upstream's download_bulk.py flags.")(
         download_bulk
@@ -82,29 +76,65 @@ def register(app: typer.Typer) -> None:
 
 
 def download_bulk(
-    download_mode: Annotated[str, typer.Option("--download_mode")],
-    downloading_entity: Annotated[str, typer.Option("--downloading_entity")],
-    action_tag: Annotated[str, typer.Option("--action_tag")],
-    vendor: Annotated[str, typer.Option("--vendor")],
-    exchange_id: Annotated[str, typer.Option("--exchange_id")],
-    universe: Annotated[str, typer.Option("--universe")],
-    data_type: Annotated[str, typer.Option("--data_type")],
-    contract_type: Annotated[str, typer.Option("--contract_type")],
-    data_format: Annotated[str, typer.Option("--data_format")],
-    start_timestamp: Annotated[str, typer.Option("--start_timestamp")],
-    end_timestamp: Annotated[str, typer.Option("--end_timestamp", help="Inclusive.")],
-    s3_path: Annotated[str | None, typer.Option("--s3_path")] = None,
-    dst_dir: Annotated[str | None, typer.Option("--dst_dir")] = None,
-    aws_profile: Annotated[str | None, typer.Option("--aws_profile")] = None,
-    assert_on_missing_data: Annotated[bool, typer.Option("--assert_on_missing_data")] = False,
-    version: Annotated[str, typer.Option("--version")] = "v1_0_0",
-    universe_part: Annotated[tuple[int, int] | None, typer.Option("--universe_part")] = None,
-    pq_save_mode: Annotated[str, typer.Option("--pq_save_mode")] = "append",
+    ctx: typer.Context,
+    download_mode: Annotated[
+        str,
+        typer.Option(
+            "--download_mode", help="Signature token: bulk, periodic_daily, periodic_10min, realtime."
+        ),
+    ],
+    downloading_entity: Annotated[
+        str, typer.Option("--downloading_entity", help="Signature token: airflow or manual.")
+    ],
+    action_tag: Annotated[str, typer.Option("--action_tag", help="Signature token, e.g. downloaded_1min.")],
+    vendor: Annotated[
+        str,
+        typer.Option(
+            "--vendor", help="ccxt (OHLCV columns) or binance (all 12 kline fields, archive first)."
+        ),
+    ],
+    exchange_id: Annotated[str, typer.Option("--exchange_id", help="Exchange to download from: binance.")],
+    universe: Annotated[
+        str, typer.Option("--universe", help="Shipped universe version (v7, v7.3) or all trading symbols.")
+    ],
+    data_type: Annotated[str, typer.Option("--data_type", help="ohlcv (bid_ask and trades: not yet).")],
+    contract_type: Annotated[str, typer.Option("--contract_type", help="spot or futures (USD-M).")],
+    data_format: Annotated[str, typer.Option("--data_format", help="parquet.")],
+    start_timestamp: Annotated[
+        str, typer.Option("--start_timestamp", help="First minute, ISO time (UTC if no offset).")
+    ],
+    end_timestamp: Annotated[
+        str, typer.Option("--end_timestamp", help="Last minute, inclusive, ISO time (UTC if no offset).")
+    ],
+    s3_path: Annotated[
+        str | None, typer.Option("--s3_path", help="Lake root on S3: s3://bucket or s3://bucket/prefix.")
+    ] = None,
+    dst_dir: Annotated[str | None, typer.Option("--dst_dir", help="Lake root in a local folder.")] = None,
+    aws_profile: Annotated[
+        str | None, typer.Option("--aws_profile", help="AWS profile for S3 (default: the AWS chain).")
+    ] = None,
+    assert_on_missing_data: Annotated[
+        bool, typer.Option("--assert_on_missing_data", help="Exit 1 if any requested minute is missing.")
+    ] = False,
+    version: Annotated[str, typer.Option("--version", help="Dataset version token.")] = "v1_0_0",
+    universe_part: Annotated[
+        tuple[int, int] | None,
+        typer.Option("--universe_part", help="GROUP_SIZE PART: only that slice of the universe."),
+    ] = None,
+    pq_save_mode: Annotated[
+        str, typer.Option("--pq_save_mode", help="append or list_and_merge; both write one file per day.")
+    ] = "append",
     # Accepted so upstream's commands keep working; they do not apply to ohlcv from Binance.
-    bid_ask_depth: Annotated[int, typer.Option("--bid_ask_depth")] = 10,
-    download_period: Annotated[str | None, typer.Option("--download_period")] = None,
-    secret_name: Annotated[str | None, typer.Option("--secret_name")] = None,
-    log_level: Annotated[str, typer.Option("-v", help="TRACE, DEBUG, INFO, WARNING, ERROR")] = "INFO",
+    bid_ask_depth: Annotated[
+        int, typer.Option("--bid_ask_depth", help="Upstream's order-book depth; ignored for ohlcv.")
+    ] = 10,
+    download_period: Annotated[
+        str | None, typer.Option("--download_period", help="Vendor binance archive files: daily or monthly.")
+    ] = None,
+    secret_name: Annotated[
+        str | None, typer.Option("--secret_name", help="Upstream's API-key secret; unused (public data).")
+    ] = None,
+    log_level: LogLevelOption = "INFO",
     rest_url: Annotated[
         str | None, typer.Option("--rest_url", help="Binance REST base URL (env CANDLELAKE_BINANCE_URL).")
     ] = None,
@@ -112,9 +142,12 @@ def download_bulk(
         str | None,
         typer.Option("--archive_url", help="Archive base URL (env CANDLELAKE_BINANCE_ARCHIVE_URL)."),
     ] = None,
-    s3_endpoint_url: Annotated[str | None, typer.Option("--s3_endpoint_url")] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64)] = 8,
-    force: Annotated[bool, typer.Option("--force", help="Re-download days already complete.")] = False,
+    s3_endpoint_url: Annotated[
+        str | None,
+        typer.Option("--s3_endpoint_url", help="S3-compatible endpoint (env CANDLELAKE_S3_ENDPOINT_URL)."),
+    ] = None,
+    concurrency: ConcurrencyOption = 8,
+    force: ForceOption = False,
     refresh_changed: Annotated[
         bool,
         typer.Option("--refresh_changed", "--refresh-changed", help="Re-ingest replaced archive days."),
@@ -126,7 +159,9 @@ def download_bulk(
     no_archive: Annotated[
         bool, typer.Option("--no_archive", "--no-archive", help="Vendor binance: use REST only.")
     ] = False,
-    report_json: Annotated[Path | None, typer.Option("--report_json")] = None,
+    report_json: Annotated[
+        Path | None, typer.Option("--report_json", help="Also write the run report as JSON to this file.")
+    ] = None,
     incremental: Annotated[bool, typer.Option("--incremental", hidden=True)] = False,
 ) -> None:
     setup_logging(log_level)
@@ -134,70 +169,9 @@ def download_bulk(
         # Upstream removed this flag while its daily DAGs still passed it (K3); accept it so
         # those DAGs run, since resuming complete days is what every run does anyway.
         log.warning("--incremental is deprecated and ignored: complete days are always skipped")
-    if data_type != "ohlcv":
-        if data_type in ("bid_ask", "trades"):
-            raise UsageError(f"--data_type {data_type!r} is not supported yet; supported: ohlcv")
-        raise UsageError(f"unknown --data_type {data_type!r}; allowed: ohlcv, bid_ask, trades")
-    if pq_save_mode not in ("append", "list_and_merge"):
-        raise UsageError(f"bad --pq_save_mode {pq_save_mode!r}; allowed: append, list_and_merge")
-    if data_format != "parquet":
-        raise UsageError(f"--data_format {data_format!r} is not supported; supported: parquet")
-    if s3_path and dst_dir:
-        raise UsageError("give either --s3_path or --dst_dir, not both")
-    if not (s3_path or dst_dir):
-        raise UsageError("give a destination: --s3_path s3://bucket[/prefix] or --dst_dir DIR")
-    if s3_path and not s3_path.startswith("s3://"):
-        raise UsageError(f"bad --s3_path {s3_path!r}; expected s3://bucket[/prefix]")
-    period = _period(download_period)
-    vendor_v = parse_vendor(vendor)
-    exchange = parse_exchange(exchange_id)
-    market = parse_market(contract_type)
-    start = parse_timestamp(start_timestamp, flag="--start_timestamp")
-    end = parse_timestamp(end_timestamp, flag="--end_timestamp")
-    if start > end:
-        raise UsageError(f"--start_timestamp {start_timestamp} is after --end_timestamp {end_timestamp}")
-    signature = DatasetSignature.parse(
-        ".".join(
-            [
-                download_mode,
-                downloading_entity,
-                action_tag,
-                data_format,
-                data_type,
-                contract_type,
-                universe_token(universe),
-                vendor,
-                exchange_id,
-                version,
-            ]
-        )
-    )
-    symbols = _resolve_symbols(universe, exchange, vendor_v, universe_part)
-    # The end flag names the last minute to include; a start inside a minute begins at the
-    # next whole minute, since a candle belongs to the window by its open time.
-    window = Window(_ceil_minute(to_ms(start)), to_ms(end) - to_ms(end) % MINUTE_MS + MINUTE_MS)
-    if window.end_ms <= window.start_ms:
-        raise UsageError(f"--start_timestamp {start_timestamp} leaves no whole minute before --end_timestamp")
-    job = DownloadJob(
-        market=market,
-        symbols=symbols,
-        window=window,
-        lake_url=s3_path or str(dst_dir),
-        signature=signature,
-        all_symbols=universe == "all",
-        universe_part=universe_part,
-        vendor=vendor_v,
-        exchange_id=exchange,
-        aws_profile=aws_profile,
-        concurrency=concurrency,
-        force=force,
-        use_archive=not no_archive,
-        **_endpoints(rest_url, archive_url, s3_endpoint_url),
-        download_period=period,
-        refresh_changed=refresh_changed,
-        verify_sample=verify_sample,
-    )
-    code = run_job(job, report_json=report_json, assert_missing=assert_on_missing_data)
+    # Every parameter above is a BulkRequest field: the same object Airflow renders argv from.
+    request = BulkRequest.from_params(ctx.params)
+    code = run_job(bulk_job(request), report_json=report_json, assert_missing=assert_on_missing_data)
     raise typer.Exit(code)
 
 
@@ -206,23 +180,43 @@ def download_friendly(
     start: Annotated[str, typer.Option("--start", help="YYYY-MM-DD (whole UTC day) or ISO time")],
     end: Annotated[str, typer.Option("--end", help="YYYY-MM-DD (whole UTC day, inclusive) or ISO time")],
     lake: Annotated[str, typer.Option("--lake", help="Local folder or s3://bucket/prefix")],
-    exchange: Annotated[str, typer.Option("--exchange")] = "binance",
+    exchange: Annotated[
+        str, typer.Option("--exchange", help="Exchange to download from: binance.")
+    ] = "binance",
     universe: Annotated[str | None, typer.Option("--universe", help="v7, v7.3, all")] = None,
     symbols: Annotated[str | None, typer.Option("--symbols", help="BTC_USDT,ETH_USDT")] = None,
     vendor: Annotated[str, typer.Option("--vendor", help="ccxt (OHLCV) or binance (12 fields)")] = "ccxt",
-    rest_url: Annotated[str | None, typer.Option("--rest-url")] = None,
-    archive_url: Annotated[str | None, typer.Option("--archive-url")] = None,
+    rest_url: Annotated[
+        str | None, typer.Option("--rest-url", help="Binance REST base URL (env CANDLELAKE_BINANCE_URL).")
+    ] = None,
+    archive_url: Annotated[
+        str | None,
+        typer.Option("--archive-url", help="Archive base URL (env CANDLELAKE_BINANCE_ARCHIVE_URL)."),
+    ] = None,
     download_period: Annotated[str | None, typer.Option("--download-period", help="daily or monthly")] = None,
-    no_archive: Annotated[bool, typer.Option("--no-archive")] = False,
-    refresh_changed: Annotated[bool, typer.Option("--refresh-changed")] = False,
-    verify_sample: Annotated[int, typer.Option("--verify-sample", min=0)] = 0,
-    s3_endpoint_url: Annotated[str | None, typer.Option("--s3-endpoint-url")] = None,
-    aws_profile: Annotated[str | None, typer.Option("--aws-profile")] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64)] = 8,
-    force: Annotated[bool, typer.Option("--force")] = False,
-    assert_on_missing_data: Annotated[bool, typer.Option("--assert-on-missing-data")] = False,
-    report_json: Annotated[Path | None, typer.Option("--report-json")] = None,
-    log_level: Annotated[str, typer.Option("-v")] = "INFO",
+    no_archive: Annotated[bool, typer.Option("--no-archive", help="Vendor binance: use REST only.")] = False,
+    refresh_changed: Annotated[
+        bool, typer.Option("--refresh-changed", help="Re-ingest archive days whose file was replaced.")
+    ] = False,
+    verify_sample: Annotated[
+        int, typer.Option("--verify-sample", min=0, help="Cross-check N archive days against REST.")
+    ] = 0,
+    s3_endpoint_url: Annotated[
+        str | None,
+        typer.Option("--s3-endpoint-url", help="S3-compatible endpoint (env CANDLELAKE_S3_ENDPOINT_URL)."),
+    ] = None,
+    aws_profile: Annotated[
+        str | None, typer.Option("--aws-profile", help="AWS profile for S3 (default: the AWS chain).")
+    ] = None,
+    concurrency: ConcurrencyOption = 8,
+    force: ForceOption = False,
+    assert_on_missing_data: Annotated[
+        bool, typer.Option("--assert-on-missing-data", help="Exit 1 if any requested minute is missing.")
+    ] = False,
+    report_json: Annotated[
+        Path | None, typer.Option("--report-json", help="Also write the run report as JSON to this file.")
+    ] = None,
+    log_level: LogLevelOption = "INFO",
 ) -> None:
     setup_logging(log_level)
     mkt = parse_market(market)
@@ -230,7 +224,7 @@ def download_friendly(
     exchange_id = parse_exchange(exchange)
     if (universe is None) == (symbols is None):
         raise UsageError("give exactly one of --universe or --symbols")
-    start_ms, end_ms = _start_ms(start, "--start"), _end_ms(end, "--end")
+    start_ms, end_ms = window_start_ms(start, "--start"), window_end_ms(end, "--end")
     if end_ms <= start_ms:
         raise UsageError(f"--start {start} is after --end {end}")
     window = Window(start_ms, end_ms)
@@ -241,7 +235,7 @@ def download_friendly(
         universe_name = "all"
     else:
         assert universe is not None
-        chosen = _resolve_symbols(universe, exchange_id, vendor_v, None)
+        chosen = resolve_symbols(universe, exchange_id, vendor_v, None)
         universe_name = universe
     signature = DatasetSignature.parse(
         f"bulk.manual.downloaded_1min.parquet.ohlcv.{mkt}.{universe_token(universe_name)}."
@@ -261,42 +255,10 @@ def download_friendly(
         concurrency=concurrency,
         force=force,
         use_archive=not no_archive,
-        **_endpoints(rest_url, archive_url, s3_endpoint_url),
-        download_period=_period(download_period),
+        **endpoints(rest_url, archive_url, s3_endpoint_url),
+        download_period=parse_period(download_period),
         refresh_changed=refresh_changed,
         verify_sample=verify_sample,
     )
     code = run_job(job, report_json=report_json, assert_missing=assert_on_missing_data)
     raise typer.Exit(code)
-
-
-def _endpoints(rest_url: str | None, archive_url: str | None, s3_endpoint_url: str | None) -> dict[str, Any]:
-    """Where to fetch and write: flags first, then the CANDLELAKE_* environment variables."""
-    return {
-        "rest": RestSettings.from_env(rest_url),
-        "archive_url": archive_url or os.environ.get(ENV_ARCHIVE_URL) or None,
-        "s3_endpoint_url": s3_endpoint_url or os.environ.get(ENDPOINT_ENV) or None,
-    }
-
-
-def _period(value: str | None) -> ArchivePeriod | None:
-    if value not in (None, "daily", "monthly"):
-        raise UsageError(f"bad download period {value!r}; allowed: daily, monthly")
-    return value  # type: ignore[return-value]
-
-
-def _start_ms(text: str, flag: str) -> int:
-    if len(text.strip()) == 10:
-        return day_window(parse_date(text, flag=flag)).start_ms
-    return _ceil_minute(to_ms(parse_timestamp(text, flag=flag)))
-
-
-def _ceil_minute(ms: int) -> int:
-    return -(-ms // MINUTE_MS) * MINUTE_MS
-
-
-def _end_ms(text: str, flag: str) -> int:
-    if len(text.strip()) == 10:
-        return day_window(parse_date(text, flag=flag)).end_ms
-    ms = to_ms(parse_timestamp(text, flag=flag))
-    return ms - ms % MINUTE_MS + MINUTE_MS

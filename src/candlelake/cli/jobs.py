@@ -1,0 +1,106 @@
+"""From what the user typed to a `DownloadJob`: windows, symbols, signature, endpoints."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from candlelake import universe as universes
+from candlelake.bulk import BulkRequest
+from candlelake.errors import UsageError
+from candlelake.job import DownloadJob, check_part, symbols_for
+from candlelake.lake.storage import ENDPOINT_ENV
+from candlelake.markets import Exchange, Vendor
+from candlelake.plan.archive import ENV_ARCHIVE_URL
+from candlelake.settings import RestSettings
+from candlelake.signature import DatasetSignature, universe_token
+from candlelake.timeutil import MINUTE_MS, Window, day_window, parse_date, parse_timestamp, to_ms
+
+
+def bulk_job(request: BulkRequest) -> DownloadJob:
+    """The job of a checked `download-bulk` request; raises UsageError naming a bad value."""
+    start = parse_timestamp(request.start_timestamp, flag="--start_timestamp")
+    end = parse_timestamp(request.end_timestamp, flag="--end_timestamp")
+    if start > end:
+        raise UsageError(
+            f"--start_timestamp {request.start_timestamp} is after --end_timestamp {request.end_timestamp}"
+        )
+    tokens = (
+        request.download_mode,
+        request.downloading_entity,
+        request.action_tag,
+        request.data_format,
+        request.data_type,
+        request.contract_type,
+        universe_token(request.universe),
+        request.vendor,
+        request.exchange_id,
+        request.version,
+    )
+    signature = DatasetSignature.parse(".".join(tokens))
+    symbols = resolve_symbols(request.universe, request.exchange_id, request.vendor, request.universe_part)
+    # The end flag names the last minute to include; a start inside a minute begins at the
+    # next whole minute, since a candle belongs to the window by its open time.
+    window = Window(ceil_minute(to_ms(start)), to_ms(end) - to_ms(end) % MINUTE_MS + MINUTE_MS)
+    if window.end_ms <= window.start_ms:
+        raise UsageError(
+            f"--start_timestamp {request.start_timestamp} leaves no whole minute before --end_timestamp"
+        )
+    return DownloadJob(
+        market=request.contract_type,
+        symbols=symbols,
+        window=window,
+        lake_url=request.s3_path or str(request.dst_dir),
+        signature=signature,
+        all_symbols=request.universe == "all",
+        universe_part=request.universe_part,
+        vendor=request.vendor,
+        exchange_id=request.exchange_id,
+        aws_profile=request.aws_profile,
+        concurrency=request.concurrency,
+        force=request.force,
+        use_archive=not request.no_archive,
+        **endpoints(request.rest_url, request.archive_url, request.s3_endpoint_url),
+        download_period=request.download_period,
+        refresh_changed=request.refresh_changed,
+        verify_sample=request.verify_sample,
+    )
+
+
+def resolve_symbols(
+    universe: str, exchange_id: Exchange, vendor: Vendor, part: tuple[int, int] | None
+) -> tuple[str, ...]:
+    """A shipped universe's symbols; `all` is resolved later, from exchangeInfo."""
+    if universe == "all":
+        if part is not None:
+            check_part(part)  # applied once exchangeInfo has given the list
+        return ()
+    return symbols_for(universes.load_universe(universe, exchange_id, vendor=vendor), part)
+
+
+def endpoints(rest_url: str | None, archive_url: str | None, s3_endpoint_url: str | None) -> dict[str, Any]:
+    """Where to fetch and write: flags first, then the CANDLELAKE_* environment variables."""
+    return {
+        "rest": RestSettings.from_env(rest_url),
+        "archive_url": archive_url or os.environ.get(ENV_ARCHIVE_URL) or None,
+        "s3_endpoint_url": s3_endpoint_url or os.environ.get(ENDPOINT_ENV) or None,
+    }
+
+
+def window_start_ms(text: str, flag: str) -> int:
+    """`YYYY-MM-DD` starts at the day's midnight; a time, at the next whole minute."""
+    if len(text.strip()) == 10:
+        return day_window(parse_date(text, flag=flag)).start_ms
+    return ceil_minute(to_ms(parse_timestamp(text, flag=flag)))
+
+
+def window_end_ms(text: str, flag: str) -> int:
+    """Exclusive end: `YYYY-MM-DD` includes the whole day; a time includes its minute."""
+    if len(text.strip()) == 10:
+        return day_window(parse_date(text, flag=flag)).end_ms
+    ms = to_ms(parse_timestamp(text, flag=flag))
+    return ms - ms % MINUTE_MS + MINUTE_MS
+
+
+def ceil_minute(ms: int) -> int:
+    return -(-ms // MINUTE_MS) * MINUTE_MS
