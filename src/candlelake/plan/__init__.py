@@ -1,1 +1,1 @@
-"""Request planning: pages, weight budgets and retry policy."""
+"""What to fetch, decided without I/O: days and their sources (days.py), archive files, pages."""

@@ -1,1 +1,1 @@
-"""Where candles come from: Binance REST through ccxt, and the data.binance.vision archive."""
+"""Where candles come from: each source takes a symbol's plan and delivers finished days (protocol.py)."""
