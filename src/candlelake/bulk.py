@@ -108,8 +108,12 @@ class BulkRequest:
             raise UsageError("give either --s3_path or --dst_dir, not both")
         if not (self.s3_path or self.dst_dir):
             raise UsageError("give a destination: --s3_path s3://bucket[/prefix] or --dst_dir DIR")
-        if self.s3_path and not self.s3_path.startswith("s3://"):
+        if self.s3_path and (not self.s3_path.startswith("s3://") or not self.s3_path[5:].split("/")[0]):
             raise UsageError(f"bad --s3_path {self.s3_path!r}; expected s3://bucket[/prefix]")
+        if self.s3_endpoint_url and self.dst_dir:
+            raise UsageError(
+                f"--s3_endpoint_url {self.s3_endpoint_url!r} applies to --s3_path only, not to --dst_dir"
+            )
         parse_period(self.download_period)
         parse_vendor(self.vendor)
         parse_exchange(self.exchange_id)

@@ -3,10 +3,13 @@
 CandlelakeError
 ├── UsageError            bad user input; the CLI exits 2 and writes nothing
 ├── TransientError        worth retrying: 5xx, timeouts, resets, malformed bodies, 429
-│   └── RateLimited       429; carries the server's Retry-After
-└── TerminalError         retrying cannot help
-    ├── IpBanned          418; carries the ban time
-    └── ChecksumMismatch  an archive file failed its .CHECKSUM twice
+│   ├── RateLimited       429; carries the server's Retry-After
+│   └── Unreachable       connection refused or DNS failure: retried only briefly
+├── TerminalError         retrying cannot help
+│   ├── IpBanned          418; carries the ban time
+│   ├── StorageUnreachable  the lake's storage failed repeatedly; the run stops
+│   └── ChecksumMismatch  an archive file failed its .CHECKSUM twice
+└── UnreadableFile        a lake file cannot be read; names the file
 
 Rows that break OHLCV rules are not raised: they are rejected, reported as gaps with the
 reason, and fail the run (see validate/rules.py).
@@ -33,6 +36,10 @@ class RateLimited(TransientError):
         self.retry_after_s = retry_after_s
 
 
+class Unreachable(TransientError):
+    """Nothing answers at that address (refused, DNS): a few quick attempts, not eight."""
+
+
 class TerminalError(CandlelakeError):
     """A failure that retrying cannot fix."""
 
@@ -47,3 +54,13 @@ class ChecksumMismatch(TerminalError):
     def __init__(self, message: str, url: str) -> None:
         super().__init__(message)
         self.url = url
+
+
+class StorageUnreachable(TerminalError):
+    """Consecutive storage calls failed; the message is `storage unreachable: <endpoint>: <cause>`."""
+
+
+class UnreadableFile(CandlelakeError):
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(message)
+        self.path = path

@@ -16,6 +16,9 @@ log = logging.getLogger("candlelake")
 class Progress(Protocol):
     def start(self, total_days: int) -> None: ...
     def day_done(self, symbol: str, rows: int, *, weight: int, retries: int) -> None: ...
+    def heartbeat(self, elapsed_s: float) -> None:
+        """Called every 30 s while the run is active, whether or not a day finished."""
+
     def close(self) -> None: ...
 
 
@@ -45,6 +48,17 @@ class LogProgress:
                 weight,
                 retries,
                 symbol,
+            )
+
+    def heartbeat(self, elapsed_s: float) -> None:
+        if time.monotonic() - self._last >= self.every_s:
+            self._last = time.monotonic()
+            log.info(
+                "still running after %.0f s: %d/%d symbol-days, %d rows",
+                elapsed_s,
+                self.done,
+                self.total,
+                self.rows,
             )
 
     def close(self) -> None:
@@ -79,6 +93,11 @@ class RichProgress:
         self.rows += rows
         info = f"{_short(self.rows)} rows · weight {_short(weight)} · {_short(retries)} retries"
         self._bar.update(self._task, advance=1, info=info)
+
+    def heartbeat(self, elapsed_s: float) -> None:
+        # The bar redraws itself once started; before that (planning), say we are alive.
+        if not self._bar.live.is_started:
+            self._bar.console.print(f"still running after {elapsed_s:.0f} s: planning")
 
     def close(self) -> None:
         self._bar.stop()

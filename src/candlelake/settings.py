@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from candlelake.envvars import env_number
 from candlelake.errors import UsageError
 from candlelake.plan.pages import RateLimit
 
@@ -35,8 +36,8 @@ class RestSettings:
         url = base_url or env.get(ENV_REST_URL) or None
         return cls(
             base_url=check_base_url(url, "--rest_url" if base_url else ENV_REST_URL) if url else None,
-            timeout_s=_env_number("CANDLELAKE_REST_TIMEOUT_S", 10.0),
-            attempts=int(_env_number("CANDLELAKE_REST_ATTEMPTS", 8)),
+            timeout_s=env_number("CANDLELAKE_REST_TIMEOUT_S", 10.0),
+            attempts=int(env_number("CANDLELAKE_REST_ATTEMPTS", 8)),
             rate_limit=rate,
         )
 
@@ -61,16 +62,3 @@ def parse_rate_limit(text: str) -> RateLimit:
         return RateLimit(int(limit), float(seconds))
     except ValueError:  # also a non-positive weight or window
         raise UsageError(f"bad weight limit {text!r}; expected WEIGHT/SECONDS, e.g. 2400/60") from None
-
-
-def _env_number(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise UsageError(f"bad {name}={raw!r}; expected a number") from None
-    if value <= 0:
-        raise UsageError(f"bad {name}={raw!r}; expected a positive number")
-    return value

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from candlelake.bulk import BulkRequest
-from candlelake.cli.jobs import bulk_job, endpoints, resolve_symbols, window_end_ms, window_start_ms
+from candlelake.cli.jobs import (
+    bulk_job,
+    check_local_endpoint,
+    endpoints,
+    resolve_symbols,
+    window_end_ms,
+    window_start_ms,
+)
 from candlelake.errors import UsageError
 from candlelake.job import DownloadJob, unique
+from candlelake.lake.storage import ensure_local_writable
 from candlelake.markets import check_symbol, parse_exchange, parse_market, parse_period, parse_vendor
 from candlelake.progress import default_progress
 from candlelake.quality.report import RunReport
@@ -35,11 +45,46 @@ def setup_logging(level: str) -> None:
 
 
 def run_job(job: DownloadJob, *, report_json: Path | None, assert_missing: bool) -> int:
-    """Run a job, print the summary and return the process exit code."""
-    # Imported here: the engine pulls in ccxt, which takes seconds to import.
+    """Run a job, print the summary and return the process exit code.
+
+    SIGINT and SIGTERM end the run early: one "interrupted" line, the summary and the JSON
+    report of what was done, exit 130 or 143.
+    """
+    if report_json is not None:
+        check_report_path(report_json)
+    # Imported here: the engine pulls in the HTTP client and pyarrow.
     from candlelake.engine import download
 
-    report = asyncio.run(download(job, progress=default_progress()))
+    received: list[signal.Signals] = []
+
+    async def interruptible() -> RunReport | None:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+
+        def interrupt(sig: signal.Signals) -> None:
+            received.append(sig)
+            task.cancel()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, interrupt, sig)
+        try:
+            return await download(job, progress=default_progress())
+        except asyncio.CancelledError:
+            if not received:
+                raise
+            return None  # interrupted before there was anything to report
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    report = asyncio.run(interruptible())
+    if received:
+        typer.echo(f"interrupted by {received[0].name}; the lake keeps every day finished so far", err=True)
+        if report is not None:
+            _finish(report, report_json)
+        return 128 + int(received[0])
+    assert report is not None
     _finish(report, report_json)
     if report.failed:
         log.error("some data could not be downloaded; see the errors above")
@@ -50,6 +95,18 @@ def run_job(job: DownloadJob, *, report_json: Path | None, assert_missing: bool)
         log.error("missing data for %d symbol(s):\n  %s", len(missing), "\n  ".join(lines))
         return 1
     return 0
+
+
+def check_report_path(path: Path) -> None:
+    """A report path that cannot be written is a usage error before any download."""
+    if path.is_dir():
+        raise UsageError(f"cannot write the report to {path}: it is a directory")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UsageError(f"cannot write the report to {path}: permission denied")
+    try:
+        ensure_local_writable(str(path.parent))
+    except UsageError as exc:
+        raise UsageError(f"cannot write the report to {path}: {exc}") from None
 
 
 def _finish(report: RunReport, report_json: Path | None) -> None:
@@ -224,6 +281,7 @@ def download_friendly(
     exchange_id = parse_exchange(exchange)
     if (universe is None) == (symbols is None):
         raise UsageError("give exactly one of --universe or --symbols")
+    check_local_endpoint(lake, s3_endpoint_url, "--s3-endpoint-url")
     start_ms, end_ms = window_start_ms(start, "--start"), window_end_ms(end, "--end")
     if end_ms <= start_ms:
         raise UsageError(f"--start {start} is after --end {end}")

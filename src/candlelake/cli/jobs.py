@@ -12,7 +12,7 @@ from candlelake.job import DownloadJob, check_part, symbols_for
 from candlelake.lake.storage import ENDPOINT_ENV
 from candlelake.markets import Exchange, Vendor
 from candlelake.plan.archive import ENV_ARCHIVE_URL
-from candlelake.settings import RestSettings
+from candlelake.settings import RestSettings, check_base_url
 from candlelake.signature import DatasetSignature, universe_token
 from candlelake.timeutil import MINUTE_MS, Window, day_window, parse_date, parse_timestamp, to_ms
 
@@ -21,6 +21,7 @@ def bulk_job(request: BulkRequest) -> DownloadJob:
     """The job of a checked `download-bulk` request; raises UsageError naming a bad value."""
     start = parse_timestamp(request.start_timestamp, flag="--start_timestamp")
     end = parse_timestamp(request.end_timestamp, flag="--end_timestamp")
+    check_epoch(to_ms(start), "--start_timestamp", request.start_timestamp)
     if start > end:
         raise UsageError(
             f"--start_timestamp {request.start_timestamp} is after --end_timestamp {request.end_timestamp}"
@@ -80,18 +81,36 @@ def resolve_symbols(
 
 def endpoints(rest_url: str | None, archive_url: str | None, s3_endpoint_url: str | None) -> dict[str, Any]:
     """Where to fetch and write: flags first, then the CANDLELAKE_* environment variables."""
+    archive = archive_url or os.environ.get(ENV_ARCHIVE_URL) or None
     return {
         "rest": RestSettings.from_env(rest_url),
-        "archive_url": archive_url or os.environ.get(ENV_ARCHIVE_URL) or None,
+        "archive_url": check_base_url(archive, "--archive_url" if archive_url else ENV_ARCHIVE_URL)
+        if archive
+        else None,
         "s3_endpoint_url": s3_endpoint_url or os.environ.get(ENDPOINT_ENV) or None,
     }
+
+
+def check_local_endpoint(lake_url: str, s3_endpoint_flag: str | None, flag: str) -> None:
+    """An S3 endpoint given on the command line for a local lake is a mistake, not a no-op."""
+    if s3_endpoint_flag and not lake_url.strip().lower().startswith("s3://"):
+        raise UsageError(f"{flag} {s3_endpoint_flag!r} applies to s3:// lakes only, not to {lake_url!r}")
+
+
+def check_epoch(ms: int, flag: str, text: str) -> int:
+    """Candles start in 1970 at the earliest; Binance answers a negative startTime with HTTP 400."""
+    if ms < 0:
+        raise UsageError(f"{flag} {text!r} is before 1970-01-01; no exchange has candles that old")
+    return ms
 
 
 def window_start_ms(text: str, flag: str) -> int:
     """`YYYY-MM-DD` starts at the day's midnight; a time, at the next whole minute."""
     if len(text.strip()) == 10:
-        return day_window(parse_date(text, flag=flag)).start_ms
-    return ceil_minute(to_ms(parse_timestamp(text, flag=flag)))
+        ms = day_window(parse_date(text, flag=flag)).start_ms
+    else:
+        ms = ceil_minute(to_ms(parse_timestamp(text, flag=flag)))
+    return check_epoch(ms, flag, text)
 
 
 def window_end_ms(text: str, flag: str) -> int:

@@ -14,14 +14,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
 import time
 from contextlib import AsyncExitStack
 
 from candlelake.engine.scheduler import Scheduler
 from candlelake.engine.sink import DaySink
-from candlelake.errors import UsageError
+from candlelake.errors import CandlelakeError, UsageError
 from candlelake.job import DownloadJob, symbols_for, unique
 from candlelake.lake import LakeWriter, open_dataset
+from candlelake.lake.storage import unreachable
 from candlelake.markets import to_exchange_id
 from candlelake.plan.archive import REAL_ARCHIVE_URL
 from candlelake.plan.days import (
@@ -46,10 +48,16 @@ from candlelake.timeutil import Window, from_ms
 log = logging.getLogger(__name__)
 
 NOT_ON_EXCHANGE = "not on the exchange (delisted or never listed)"
+HEARTBEAT_S = 30.0
+HEARTBEAT_ENV = "CANDLELAKE_HEARTBEAT_S"  # tests shorten it
 
 
 async def download(job: DownloadJob, *, progress: Progress | None = None) -> RunReport:
-    """Run one download job and report every row written and every minute not written."""
+    """Run one download job and report every row written and every minute not written.
+
+    Cancelling the task (SIGINT/SIGTERM in the CLI) ends it early with a report of what was
+    done: `report.interrupted` is set and every day not finished is explained.
+    """
     progress = progress or LogProgress()
     started = time.monotonic()
     location = open_dataset(
@@ -62,7 +70,9 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
     options = PlanOptions(
         job.market, job.force, uses_archive, job.archive_url or REAL_ARCHIVE_URL, job.download_period
     )
+    heartbeat = asyncio.create_task(_heartbeat(progress, started))
     async with AsyncExitStack() as stack:
+        stack.callback(heartbeat.cancel)
         rest = await stack.enter_async_context(BinanceRest(job.market, job.rest))
         info = await rest.exchange_info()
         window = clamp_window(job.window, rest.server_now_ms())
@@ -92,10 +102,13 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
             exchange_id=job.exchange_id,
             progress=progress,
             counters=lambda: (rest.budget.total_weight if rest.budget else 0, rest.stats.retries),
+            stop=scheduler.stop,
         )
+        plans: list[SymbolPlan] = []
+        unfinished_reason = "not finished (internal error)"
         try:
             today = from_ms(rest.server_now_ms()).date()
-            plans = await _plan_all(unique(symbols), window, writer, archive, options, today, job)
+            plans = await _plan_all(unique(symbols), window, writer, archive, options, today, job, rest)
             report.symbols = [SymbolReport(plan.symbol) for plan in plans]
             progress.start(sum(len(plan.windows) for plan in plans))
             for plan, symbol_report in zip(plans, report.symbols, strict=True):
@@ -105,11 +118,6 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
                     continue
                 await source.submit(plan, sink)
             await scheduler.drain()
-            by_symbol = {plan.symbol: plan for plan in plans}
-            for symbol, day in sink.unfinished():
-                w = by_symbol[symbol].windows[day]
-                sink.explain(symbol, w.start_ms, w.end_ms, "not finished (internal error)")
-                sink.error(symbol, f"{day}: not finished")
             if scheduler.stopped is not None:
                 report.errors.append(str(scheduler.stopped))
             elif uses_archive and job.verify_sample:
@@ -121,6 +129,15 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
                 )
                 report.crosscheck = checked.differences
                 report.errors.extend(checked.errors)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is None or not task.cancelling():
+                raise
+            # The CLI cancels on SIGINT/SIGTERM: stop everything, then account for it.
+            task.uncancel()
+            await scheduler.cancel()
+            report.interrupted = True
+            unfinished_reason = "not finished: run interrupted"
         finally:
             progress.close()
             report.requests, report.retries = rest.stats.requests, rest.stats.retries
@@ -130,8 +147,22 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
                 report.archive_files = archive.stats.files
                 report.retries += archive.stats.retries
             report.elapsed_s = time.monotonic() - started
+        by_symbol = {plan.symbol: plan for plan in plans}
+        for symbol, day in sink.unfinished():
+            w = by_symbol[symbol].windows[day]
+            sink.explain(symbol, w.start_ms, w.end_ms, unfinished_reason)
+            if not report.interrupted:
+                sink.error(symbol, f"{day}: not finished")
         report.errors[:0] = scheduler.errors
     return report
+
+
+async def _heartbeat(progress: Progress, started: float) -> None:
+    """A progress line at least every HEARTBEAT_S, even while nothing finishes (a slow store)."""
+    every = float(os.environ.get(HEARTBEAT_ENV) or HEARTBEAT_S)
+    while True:
+        await asyncio.sleep(every)
+        progress.heartbeat(time.monotonic() - started)
 
 
 async def _plan_all(
@@ -142,6 +173,7 @@ async def _plan_all(
     options: PlanOptions,
     today: dt.date,
     job: DownloadJob,
+    rest: BinanceRest,
 ) -> list[SymbolPlan]:
     """Plan every symbol. Listing the lake is a round trip per symbol and month on S3, so a
     few symbols are planned at a time."""
@@ -150,7 +182,13 @@ async def _plan_all(
 
     async def plan(symbol: str) -> SymbolPlan:
         async with slots:
-            stored = await asyncio.to_thread(writer.existing_days, symbol, days)
+            try:
+                stored = await asyncio.to_thread(writer.existing_days, symbol, days)
+            except Exception as exc:
+                down = unreachable(writer.location, exc)
+                if down is None:
+                    raise
+                raise down from None
             changed: list[dt.date] = []
             if stored and job.refresh_changed and archive is not None:
                 checks = refresh_checks(symbol, stored, options=options)
@@ -158,6 +196,27 @@ async def _plan_all(
                 changed = changed_days(checks, dict(zip(checks, published, strict=True)))
                 for day in changed:
                     log.warning("%s %s: archive file replaced; re-ingesting", symbol, day)
-            return plan_symbol(symbol, window, stored, today=today, options=options, changed=changed)
+            listed = None
+            if len(days) > 1 and len(days) > len(stored):
+                listed = await _first_candle(rest, symbol)
+            return plan_symbol(
+                symbol, window, stored, today=today, options=options, changed=changed, listed_ms=listed
+            )
 
     return list(await asyncio.gather(*(plan(s) for s in symbols)))
+
+
+async def _first_candle(rest: BinanceRest, symbol: str) -> int | None:
+    """The symbol's first candle, so that days before its listing cost no requests: futures
+    publish it (onboardDate), spot takes one request. Only asked when several days are to be
+    fetched; a failure only means the days are fetched page by page."""
+    info = (await rest.exchange_info()).get(to_exchange_id(symbol))
+    if info is None:
+        return None
+    if info.listed_ms is not None:
+        return info.listed_ms
+    try:
+        return await rest.probe(info.exchange_symbol, first=True)
+    except CandlelakeError as exc:
+        log.warning("%s: cannot find the first candle (%s)", symbol, exc)
+        return None

@@ -13,7 +13,9 @@ from collections.abc import Callable, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from candlelake.errors import StorageUnreachable, TerminalError
 from candlelake.lake import DayMeta, LakeWriter
+from candlelake.lake.storage import unreachable
 from candlelake.plan.days import SymbolPlan
 from candlelake.progress import Progress
 from candlelake.quality.gaps import Explained, Gap, Lifecycle, find_gaps
@@ -22,6 +24,9 @@ from candlelake.sources.protocol import FinishedDay
 from candlelake.validate.rules import Validated, validate_klines
 
 log = logging.getLogger(__name__)
+
+# Consecutive failed writes that say the store did not answer before the run stops.
+STORAGE_FAILURES = 3
 
 
 class DaySink:
@@ -33,6 +38,8 @@ class DaySink:
         progress: Progress,
         counters: Callable[[], tuple[int, int]],  # (weight, retries) so far, for progress
         writes: int = 4,
+        stop: Callable[[TerminalError], None] | None = None,  # ends the run's fetching
+        storage_failures: int = STORAGE_FAILURES,
     ) -> None:
         self.writer = writer
         self.exchange_id = exchange_id
@@ -43,6 +50,9 @@ class DaySink:
         self._stored: dict[str, dict[dt.date, DayMeta]] = {}
         self._pending: dict[str, set[dt.date]] = {}
         self._writes = asyncio.Semaphore(writes)
+        self._stop = stop
+        self._failures_left = storage_failures
+        self._down: StorageUnreachable | None = None
 
     def open(self, plan: SymbolPlan, report: SymbolReport) -> None:
         """Expect the days of `plan`; record the days it skipped."""
@@ -63,19 +73,36 @@ class DaySink:
 
     async def deliver(self, day: FinishedDay) -> None:
         self._pending[day.symbol].discard(day.day)
-        try:
-            rows = await self._store(day)
-        except Exception as exc:
-            # Last line of defence for the invariant: a day that cannot be finished is
-            # still reported, as missing with the reason, and fails the run.
-            log.exception("%s %s: could not finish the day", day.symbol, day.day)
-            self.explain(day.symbol, day.window.start_ms, day.window.end_ms, f"not written: {exc}")
-            self.reports[day.symbol].errors.append(f"{day.day}: not written: {exc}")
-            rows = 0
+        rows = 0
+        if self._down is not None:
+            # The store is gone: account for the day, without one more timeout and line each.
+            self.explain(day.symbol, day.window.start_ms, day.window.end_ms, f"not written: {self._down}")
+        else:
+            try:
+                rows = await self._store(day)
+                self._failures_left = STORAGE_FAILURES
+            except Exception as exc:
+                # Last line of defence for the invariant: a day that cannot be finished is
+                # still reported, as missing with the reason, and fails the run.
+                self._failed(day, exc)
         weight, retries = self.counters()
         self.progress.day_done(day.symbol, rows, weight=weight, retries=retries)
 
     # -- the rest ------------------------------------------------------------
+
+    def _failed(self, day: FinishedDay, exc: Exception) -> None:
+        down = unreachable(self.writer.location, exc)
+        if down is None:
+            log.exception("%s %s: could not finish the day", day.symbol, day.day)
+        else:
+            log.warning("%s %s: not written: %s", day.symbol, day.day, down)
+            self._failures_left -= 1
+            if self._failures_left <= 0 and self._down is None:
+                self._down = down
+                if self._stop is not None:
+                    self._stop(down)
+        self.explain(day.symbol, day.window.start_ms, day.window.end_ms, f"not written: {down or exc}")
+        self.reports[day.symbol].errors.append(f"{day.day}: not written: {down or exc}")
 
     def explain(
         self, symbol: str, start_ms: int, end_ms: int, reason: str, *, excluded: bool = False

@@ -24,11 +24,20 @@ import fsspec
 from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
-from candlelake.errors import UsageError
+from candlelake.envvars import env_number
+from candlelake.errors import StorageUnreachable, UsageError
 
 log = logging.getLogger(__name__)
 
 ENDPOINT_ENV: Final = "CANDLELAKE_S3_ENDPOINT_URL"
+# Every S3 call is bounded: botocore's own timeouts and retries ("standard" mode retries
+# timeouts, resets and 5xx with backoff), so that a hung endpoint is noticed in about
+# (connect or read timeout) x attempts, under a minute by default.
+S3_TIMEOUTS: Final = {
+    "connect_timeout": ("CANDLELAKE_S3_CONNECT_TIMEOUT_S", 5.0),
+    "read_timeout": ("CANDLELAKE_S3_READ_TIMEOUT_S", 15.0),
+}
+S3_ATTEMPTS: Final = ("CANDLELAKE_S3_ATTEMPTS", 3)
 PROBE_PREFIX: Final = ".candlelake-probe-"
 
 
@@ -47,6 +56,8 @@ def normalize_url(url: str) -> str:
     if protocol == "s3a":
         raise UsageError(f"unsupported URL {url!r}; write s3:// instead of s3a://")
     head, rest = url.split("://", 1)
+    if protocol == "s3" and not rest.split("/")[0].strip():
+        raise UsageError(f"bad lake URL {url!r}: no bucket; expected s3://bucket[/prefix]")
     return f"{head.lower()}://{rest.rstrip('/')}"
 
 
@@ -115,12 +126,52 @@ def open_filesystem(
             options.setdefault("profile", aws_profile)
         # Another process may write to the lake at any time: never answer from a stale listing.
         options.setdefault("use_listings_cache", False)
+        options.setdefault("config_kwargs", s3_config())
     elif aws_profile or endpoint_url:
         raise UsageError(f"aws_profile and endpoint_url apply to s3:// only, not to {url!r}")
     # skip_instance_cache: fsspec would otherwise share one instance, and its state, per
     # argument set across the whole process.
     fs = fsspec.filesystem(protocol, skip_instance_cache=True, **options)
+    if protocol == "s3":
+        # s3fs would retry each of botocore's retried calls 5 more times (5 x 3 x 15 s for a
+        # hung endpoint); botocore's retries alone are the bound.
+        fs.retries = 1
     return fs, fs._strip_protocol(url)
+
+
+def s3_config() -> dict[str, Any]:
+    """botocore `Config` arguments: timeouts and attempts, from `CANDLELAKE_S3_*` if set."""
+    config: dict[str, Any] = {key: env_number(*spec) for key, spec in S3_TIMEOUTS.items()}
+    attempts = int(env_number(*S3_ATTEMPTS))
+    config["retries"] = {"total_max_attempts": attempts, "mode": "standard"}
+    return config
+
+
+def unreachable(location: DatasetLocation, exc: BaseException) -> StorageUnreachable | None:
+    """`storage unreachable: <endpoint>: <cause>` if `exc` says the storage did not answer."""
+    if not _is_connection_failure(exc):
+        return None
+    endpoint = location.url
+    if not location.is_local:
+        endpoint = location.endpoint_url or os.environ.get(ENDPOINT_ENV) or location.url
+    return StorageUnreachable(f"storage unreachable: {endpoint}: {_reason(exc)}")
+
+
+def _is_connection_failure(exc: BaseException) -> bool:
+    kinds: tuple[type[BaseException], ...] = (TimeoutError, ConnectionError)
+    try:  # botocore comes with s3fs, which a local lake does not need
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+        from botocore.exceptions import HTTPClientError
+
+        kinds += (BotoConnectionError, HTTPClientError)
+    except ImportError:
+        pass
+    seen: BaseException | None = exc
+    while seen is not None:  # s3fs and fsspec wrap the cause
+        if isinstance(seen, kinds):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def url_of(fs: AbstractFileSystem, path: str) -> str:
@@ -168,13 +219,19 @@ def ensure_writable(location: DatasetLocation) -> None:
     `.`). Locally the probe goes into the nearest existing ancestor, so no directory is made.
     """
     if location.is_local:
-        _ensure_local_writable(location.url)
+        ensure_local_writable(location.url)
         return
     try:
         fs, root = location.filesystem()
         probe = posixpath.join(root, f"{PROBE_PREFIX}{uuid.uuid4().hex}")
         fs.pipe_file(probe, b"")
+    except UsageError:
+        raise
     except Exception as exc:  # botocore, aiohttp and fsspec errors share no base class
+        # A dead or hung endpoint before any download is most likely a wrong endpoint.
+        down = unreachable(location, exc)
+        if down is not None:
+            raise UsageError(f"cannot write to {location.url}: {down}") from None
         raise UsageError(f"cannot write to {location.url}: {_reason(exc)}") from None
     try:
         fs.rm_file(probe)
@@ -182,7 +239,8 @@ def ensure_writable(location: DatasetLocation) -> None:
         log.warning("could not delete write probe %s: %s", url_of(fs, probe), _reason(exc))
 
 
-def _ensure_local_writable(path: str) -> None:
+def ensure_local_writable(path: str) -> None:
+    """Raise UsageError unless a file can be created at `path` (a folder, existing or not)."""
     target = Path(path)
     ancestor = target
     while not ancestor.exists():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import posixpath
 from collections import defaultdict
 from collections.abc import Iterable
@@ -16,8 +17,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from fsspec import AbstractFileSystem
+from fsspec.implementations.local import LocalFileSystem
 
 from candlelake.lake import layout
+from candlelake.lake.guard import ConcurrentWrite, partition_lock, put_if_unchanged, sweep_temp_files
+from candlelake.lake.integrity import CorruptDayFile, check_day_file, merge_stored
 from candlelake.lake.layout import open_dataset
 from candlelake.lake.schema import (
     COMPRESSION,
@@ -35,16 +39,21 @@ log = logging.getLogger(__name__)
 
 # One ranged GET of this size almost always holds the whole footer of a day file.
 _TAIL_BYTES = 64 * 1024
+# Conditional puts lost to other writers before giving up (each loss means they progressed).
+_CONDITIONAL_ATTEMPTS = 10
 
 __all__ = ["DatasetLocation", "LakeWriter", "open_dataset"]
 
 
 class LakeWriter:
-    """Writes day files into one dataset. Not meant for two writers on the same day at once."""
+    """Writes day files into one dataset. Two runs writing one day at once both keep their
+    rows: a write merges with the current file under a partition lock (local) or a
+    conditional put (object stores)."""
 
     def __init__(self, location: DatasetLocation) -> None:
         self.location = location
         self._fs, self._root = location.filesystem()
+        self._swept: set[str] = set()  # partitions cleared of old temp files by this writer
 
     def check_writable(self) -> None:
         """Raise UsageError if the dataset cannot be written; creates nothing."""
@@ -71,10 +80,51 @@ class LakeWriter:
         lake_table = _to_lake_table(table, exchange_id=exchange_id, knowledge_time=knowledge_time)
         _check_meta(symbol, day, lake_table, meta)
         _check_rows(lake_table, meta)
-        data = serialize(lake_table, meta)
         path = self._path(symbol, day)
-        write_atomic(self._fs, path, data, temp_path=layout.temp_path_for(path))
-        return url_of(self._fs, path)
+        if isinstance(self._fs, LocalFileSystem):
+            directory = posixpath.dirname(path)
+            os.makedirs(directory, exist_ok=True)
+            if directory not in self._swept:
+                self._swept.add(directory)
+                sweep_temp_files(directory)
+            with partition_lock(directory):
+                merged, merged_meta = self._merge_current(path, lake_table, meta)
+                data = serialize(merged, merged_meta)
+                write_atomic(self._fs, path, data, temp_path=layout.temp_path_for(path))
+            return url_of(self._fs, path)
+        # Object stores have no lock: put only if the object is still the version merged
+        # with (If-Match), or still absent (If-None-Match); otherwise merge again.
+        for _ in range(_CONDITIONAL_ATTEMPTS):
+            version = self._version(path)
+            merged, merged_meta = self._merge_current(path, lake_table, meta)
+            try:
+                put_if_unchanged(self._fs, path, serialize(merged, merged_meta), version)
+            except ConcurrentWrite:
+                log.info("%s changed while being written; merging again", url_of(self._fs, path))
+                continue
+            return url_of(self._fs, path)
+        raise ConcurrentWrite(f"{url_of(self._fs, path)} kept changing while being written")
+
+    def _version(self, path: str) -> str | None:
+        try:
+            return str(self._fs.info(path).get("ETag") or "") or None
+        except FileNotFoundError:
+            return None
+
+    def _merge_current(self, path: str, table: pa.Table, meta: DayMeta) -> tuple[pa.Table, DayMeta]:
+        """`table` plus what the current file holds outside `meta`'s window (see merge_stored)."""
+        try:
+            data = self._fs.cat_file(path)
+        except FileNotFoundError:
+            return table, meta
+        try:
+            stored_meta = check_day_file(data, meta.symbol, meta.day)
+        except CorruptDayFile:
+            return table, meta  # replaced, not merged
+        if stored_meta is None:
+            return table, meta
+        stored = pq.read_table(pa.BufferReader(data))
+        return merge_stored(table, meta, stored, stored_meta)
 
     def read_meta(self, symbol: str, day: dt.date) -> DayMeta | None:
         """The stored `DayMeta` of a day file (read from its footer only), or None if absent."""
@@ -112,16 +162,18 @@ class LakeWriter:
         if not found:
             return {}
         paths = list(found)
+        # Whole files, read concurrently on object stores: a day is trusted only once its
+        # data has been checked against its name and footer (lake/integrity.py).
         sizes = [found[p][1] for p in paths]
-        tails = self._fs.cat_ranges(paths, [max(0, s - _TAIL_BYTES) for s in sizes], sizes, on_error="return")
+        contents = self._fs.cat_ranges(paths, [0] * len(paths), sizes, on_error="return")
         result: dict[dt.date, DayMeta] = {}
-        for path, size, tail in zip(paths, sizes, tails, strict=True):
+        for path, data in zip(paths, contents, strict=True):
+            if isinstance(data, BaseException):
+                raise data
             try:
-                if isinstance(tail, BaseException):
-                    raise tail
-                meta = _meta_from_tail(self._fs, path, size, tail)
-            except Exception as exc:  # a torn or foreign file is simply not "done"
-                log.warning("ignoring unreadable lake file %s: %s", url_of(self._fs, path), exc)
+                meta = check_day_file(data, symbol, found[path][0])
+            except CorruptDayFile as exc:  # never trusted: the day is downloaded again
+                log.warning("replacing corrupted day file %s: %s", url_of(self._fs, path), exc)
                 continue
             if meta is not None:
                 result[found[path][0]] = meta

@@ -15,7 +15,7 @@ from candlelake.lake.schema import DayMeta
 from candlelake.markets import ArchivePeriod, Market
 from candlelake.plan.archive import REAL_ARCHIVE_URL, ArchiveFile, archive_url, plan_archive_files
 from candlelake.quality.gaps import Gap
-from candlelake.timeutil import Window, day_window, floor_minute
+from candlelake.timeutil import Window, day_window, floor_minute, fmt_ms, from_ms
 
 
 @dataclass(frozen=True)
@@ -66,11 +66,13 @@ def plan_symbol(
     today: dt.date,
     options: PlanOptions,
     changed: Collection[dt.date] = (),
+    listed_ms: int | None = None,
 ) -> SymbolPlan:
     """Plan `symbol` over `window` given the lake's `stored` days and the exchange's `today`.
 
     `changed` are stored days whose archive file has been replaced since it was read; they
-    are fetched again as if absent.
+    are fetched again as if absent. Days wholly before `listed_ms` (the symbol's first
+    candle) are not fetched: they are excluded as not listed yet.
     """
     windows: dict[dt.date, Window] = {}
     kept: dict[dt.date, DayMeta] = {}
@@ -79,6 +81,10 @@ def plan_symbol(
     for day in window.days():
         covered = day_window(day).intersect(window)
         if covered is None:
+            continue
+        if listed_ms is not None and covered.end_ms <= day_window(from_ms(listed_ms).date()).start_ms:
+            reason = f"not listed yet (first candle {fmt_ms(listed_ms)})"
+            skipped_gaps.append(Gap(covered.start_ms, covered.end_ms, "excluded", reason))
             continue
         meta = None if day in changed else stored.get(day)
         if meta is not None and _covers(meta, covered) and not options.force:

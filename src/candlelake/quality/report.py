@@ -79,6 +79,7 @@ class RunReport:
     archive_files: int = 0
     crosscheck: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    interrupted: bool = False  # SIGINT/SIGTERM ended the run early
 
     @property
     def clamped(self) -> bool:
@@ -110,6 +111,7 @@ class RunReport:
             "archive_files": self.archive_files,
             "crosscheck_differences": self.crosscheck,
             "errors": self.errors,
+            "interrupted": self.interrupted,
             "symbols": [s.to_dict() for s in self.symbols],
         }
 

@@ -17,7 +17,14 @@ from typing import Any
 import orjson
 import tenacity
 
-from candlelake.errors import IpBanned, RateLimited, TerminalError, TransientError, UsageError
+from candlelake.errors import (
+    IpBanned,
+    RateLimited,
+    TerminalError,
+    TransientError,
+    Unreachable,
+    UsageError,
+)
 from candlelake.markets import Market
 from candlelake.plan.pages import FUTURES_KLINES, SPOT_KLINES, EndpointCost, Page
 from candlelake.settings import RestSettings
@@ -32,6 +39,7 @@ EXCHANGE_INFO_WEIGHT: Mapping[Market, int] = {"spot": 20, "futures": 1}
 DEFAULT_LIMITS = {"spot": RateLimit(6000, 60.0), "futures": RateLimit(2400, 60.0)}
 MAX_CLOCK_SKEW_S = 30.0
 INVALID_SYMBOL = -1121
+UNREACHABLE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -153,8 +161,12 @@ class BinanceRest:
             # out (the budget pauses every worker for Retry-After) and never counted.
             nonlocal failures
             outcome = state.outcome
-            if outcome is not None and not isinstance(outcome.exception(), RateLimited):
+            error = outcome.exception() if outcome is not None else None
+            if not isinstance(error, RateLimited):
                 failures += 1
+            if isinstance(error, Unreachable):
+                # Nothing listens there: say so within seconds rather than after 8 backoffs.
+                return failures >= min(self.settings.attempts, UNREACHABLE_ATTEMPTS)
             return failures >= self.settings.attempts
 
         retrying = tenacity.AsyncRetrying(

@@ -14,9 +14,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
-from candlelake.errors import TransientError
+from candlelake.errors import TransientError, Unreachable
 
 Params = Mapping[str, str | int]
+CONNECT_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,8 @@ class AiohttpTransport:
     """GETs over one pooled aiohttp session, with connect and read timeouts."""
 
     def __init__(self, timeout_s: float, connections: int = 64) -> None:
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(timeout_s, 10.0))
+        # A connect that takes seconds means nothing listens there; do not wait the full read time.
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(timeout_s, CONNECT_TIMEOUT_S))
         self._connections = connections
         self._session: aiohttp.ClientSession | None = None
 
@@ -61,13 +63,21 @@ class AiohttpTransport:
                 return HttpResponse(response.status, headers, body)
         except (TimeoutError, aiohttp.ClientError) as exc:
             # Resets, refused connections, DNS and TLS failures, cut bodies and timeouts
-            # are all worth another attempt; the message names where and why.
-            raise TransientError(f"{_cause(exc)} for GET {redact(url)}") from None
+            # are all worth another attempt; the message names where and why. Nothing
+            # listening there (refused, DNS) gets only a few quick attempts.
+            error = Unreachable if _nobody_there(exc) else TransientError
+            raise error(f"{_cause(exc)} for GET {redact(url)}") from None
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _nobody_there(exc: BaseException) -> bool:
+    return isinstance(exc, aiohttp.ClientConnectorError) and not isinstance(
+        exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError
+    )
 
 
 def _cause(exc: BaseException) -> str:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
-from candlelake.errors import IpBanned
+from candlelake.errors import TerminalError
 from candlelake.plan.days import SymbolPlan
 from candlelake.quality.gaps import Explained, Lifecycle
 from candlelake.timeutil import Window
@@ -58,7 +58,7 @@ class Dispatcher(Protocol):
     """The scheduler as a source sees it: request slots, background work, the stop on a ban."""
 
     @property
-    def stopped(self) -> IpBanned | None: ...
+    def stopped(self) -> TerminalError | None: ...
 
     async def acquire(self) -> bool:
         """Wait for a request slot; False (holding none) once the run has stopped."""
@@ -68,7 +68,7 @@ class Dispatcher(Protocol):
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None: ...
 
-    def stop(self, reason: IpBanned) -> None: ...
+    def stop(self, reason: TerminalError) -> None: ...
 
 
 class Source(Protocol):
