@@ -51,15 +51,13 @@ class LogProgress:
             )
 
     def heartbeat(self, elapsed_s: float) -> None:
-        if time.monotonic() - self._last >= self.every_s:
-            self._last = time.monotonic()
-            log.info(
-                "still running after %.0f s: %d/%d symbol-days, %d rows",
-                elapsed_s,
-                self.done,
-                self.total,
-                self.rows,
-            )
+        log.info(
+            "still running after %.0f s: %d/%d symbol-days, %d rows",
+            elapsed_s,
+            self.done,
+            self.total,
+            self.rows,
+        )
 
     def close(self) -> None:
         pass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -48,6 +48,11 @@ def _register_commands() -> None:
     app.add_typer(sim_app, name="sim", help="Run the Binance-compatible exchange simulator.")
 
 
+# typer may bring its own copy of click; its BadParameter derives from the UsageError and
+# ClickException that its parser raises.
+_CLICK_USAGE_ERROR: type[Any] = typer.BadParameter.__mro__[1]
+_CLICK_EXCEPTION: type[Any] = _CLICK_USAGE_ERROR.__mro__[1]
+
 # Commands whose process never hands pyarrow a pandas object (see cli/startup.py).
 _NO_PANDAS_COMMANDS = ("download", "download-bulk")
 
@@ -65,11 +70,24 @@ def main(argv: list[str] | None = None) -> int:
     _register_commands()
     command = typer.main.get_command(app)
     try:
-        # Standalone mode lets click report its own usage errors (exit 2) and --help;
-        # ours arrive as UsageError from inside a command.
-        command.main(args=argv, prog_name="candlelake", standalone_mode=True)
+        # Not standalone: click's usage errors (an unknown flag, a missing option, a value out
+        # of range) become one line here, like ours, instead of a usage block.
+        code = command.main(args=argv, prog_name="candlelake", standalone_mode=False)
+        return code if isinstance(code, int) else 0
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except _CLICK_USAGE_ERROR as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            exc.show()
+            return 2
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        print(f"error: {' '.join(exc.format_message().split())}{hint}", file=sys.stderr)
+        return 2
+    except _CLICK_EXCEPTION as exc:
+        exc.show()
+        return int(exc.exit_code)
+    except typer.Abort:
+        return 130
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

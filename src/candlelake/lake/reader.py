@@ -9,23 +9,28 @@ from __future__ import annotations
 
 import datetime as dt
 import posixpath
+import warnings
 from collections.abc import Sequence
 from typing import Literal, overload
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from fsspec import AbstractFileSystem
 
-from candlelake.errors import UsageError
+from candlelake.errors import UnreadableFile, UsageError
 from candlelake.lake import layout
 from candlelake.lake.schema import PARTITION_SCHEMA, lake_schema
-from candlelake.lake.storage import DatasetLocation, normalize_url
+from candlelake.lake.storage import DatasetLocation, normalize_url, url_of
 from candlelake.markets import check_symbol
 from candlelake.timeutil import DAY_MS, from_ms, parse_timestamp, to_ms
 
 TimeLike = dt.datetime | dt.date | str | int | pd.Timestamp
+OnError = Literal["raise", "skip"]
+# Garbled data is an error rather than wrong numbers (day files carry page checksums).
+_VERIFY_PAGES = ds.ParquetFragmentScanOptions(page_checksum_verification=True)
 
 
 @overload
@@ -39,6 +44,7 @@ def read(
     as_: Literal["pandas"] = ...,
     aws_profile: str | None = ...,
     endpoint_url: str | None = ...,
+    on_error: OnError = ...,
 ) -> pd.DataFrame: ...
 
 
@@ -53,6 +59,7 @@ def read(
     as_: Literal["arrow"],
     aws_profile: str | None = ...,
     endpoint_url: str | None = ...,
+    on_error: OnError = ...,
 ) -> pa.Table: ...
 
 
@@ -66,6 +73,7 @@ def read(
     as_: Literal["pandas", "arrow"] = "pandas",
     aws_profile: str | None = None,
     endpoint_url: str | None = None,
+    on_error: OnError = "raise",
 ) -> pd.DataFrame | pa.Table:
     """Read candles of `symbols` (default: all) with open time in `[start, end]`.
 
@@ -80,10 +88,17 @@ def read(
             (built from the int `timestamp` column, which stays, as upstream); `"arrow"` gives
             an Arrow table. Rows are sorted by (currency_pair, timestamp).
         aws_profile, endpoint_url: S3 settings when `dataset` is a URL.
+        on_error: `"raise"` (default) stops at an unreadable file; `"skip"` leaves it out
+            with a warning naming it.
+
+    A (pair, minute) never comes back twice, even if a misplaced file repeats rows.
 
     Raises:
         UsageError: no dataset there, a bad symbol, column or time, or start after end.
+        UnreadableFile: a file in the slice cannot be read (it is named), with `on_error="raise"`.
     """
+    if on_error not in ("raise", "skip"):
+        raise UsageError(f"bad on_error {on_error!r}; allowed: raise, skip")
     location = (
         dataset
         if isinstance(dataset, DatasetLocation)
@@ -99,7 +114,7 @@ def read(
     if not fs.isdir(root):
         raise UsageError(f"no dataset at {location.url}")
     files = select_files(fs, root, wanted, start_ms, end_ms)
-    table = _scan(fs, root, files, wanted, start_ms, end_ms, columns)
+    table = _scan(fs, root, files, wanted, start_ms, end_ms, columns, on_error)
     if as_ == "arrow":
         return table
     return to_pandas(table)
@@ -193,13 +208,18 @@ def _scan(
     start_ms: int | None,
     end_ms: int | None,
     columns: Sequence[str] | None,
+    on_error: OnError = "raise",
 ) -> pa.Table:
     # Every lake column always comes back (null where a file lacks it); Binance's extra kline
     # columns only if the first file has them, since a dataset holds one kind or the other.
     full = False
-    if files:
-        with fs.open(files[0], "rb") as handle:
-            full = "close_time" in pq.read_schema(handle).names
+    for path in files:
+        try:
+            with fs.open(path, "rb") as handle:
+                full = "close_time" in pq.read_schema(handle).names
+            break
+        except Exception:  # noqa: S112 - the file is named below, when the files are read
+            continue
     schema = pa.schema(list(lake_schema(full=full)) + list(PARTITION_SCHEMA))
     if columns is None:
         selected = schema.names
@@ -210,15 +230,6 @@ def _scan(
         selected = [c for c in schema.names if c in {"timestamp", "currency_pair", *columns}]
     if not files:
         return schema.empty_table().select(selected)
-
-    dataset = ds.dataset(
-        files,
-        schema=schema,
-        format="parquet",
-        filesystem=fs,
-        partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"),
-        partition_base_dir=root,
-    )
     condition = None
     ts = ds.field("timestamp")
     for part in (
@@ -228,8 +239,66 @@ def _scan(
     ):
         if part is not None:
             condition = part if condition is None else condition & part
-    table = dataset.to_table(columns=selected, filter=condition)
-    return table.sort_by([("currency_pair", "ascending"), ("timestamp", "ascending")])
+
+    def scan(paths: list[str]) -> pa.Table:
+        dataset = ds.dataset(
+            paths,
+            schema=schema,
+            format=ds.ParquetFileFormat(default_fragment_scan_options=_VERIFY_PAGES),
+            filesystem=fs,
+            partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"),
+            partition_base_dir=root,
+        )
+        return dataset.to_table(columns=selected, filter=condition)
+
+    try:
+        table = scan(files)
+    except (pa.ArrowException, OSError, ValueError):
+        # One bad file fails the whole scan; find which, then name it or leave it out.
+        bad = [(path, cause) for path in files if (cause := _unreadable(fs, path)) is not None]
+        if not bad:
+            raise
+        for path, cause in bad:
+            where = url_of(fs, path)
+            if on_error == "raise":
+                raise UnreadableFile(
+                    f"cannot read lake file {where}: {cause} (read(..., on_error='skip') leaves it out)",
+                    where,
+                ) from None
+            warnings.warn(f"skipping unreadable lake file {where}: {cause}", stacklevel=4)
+        skipped = {path for path, _ in bad}
+        table = scan([path for path in files if path not in skipped])
+    table = table.sort_by([("currency_pair", "ascending"), ("timestamp", "ascending")])
+    return _drop_repeats(table)
+
+
+def _unreadable(fs: AbstractFileSystem, path: str) -> str | None:
+    """Why a file cannot be read in full, or None if it can."""
+    try:
+        with fs.open(path, "rb") as handle:
+            pq.read_table(handle, page_checksum_verification=True)
+    except Exception as exc:
+        lines = str(exc).strip().splitlines()
+        return lines[0] if lines else type(exc).__name__
+    return None
+
+
+def _drop_repeats(table: pa.Table) -> pa.Table:
+    """Keep the first row of each (pair, minute): a file holding another day's rows (a copy
+    under the wrong name) must not double them."""
+    if table.num_rows < 2:
+        return table
+    ts, pair = table.column("timestamp"), table.column("currency_pair")
+    n = table.num_rows
+    same = pc.and_(pc.equal(ts.slice(1), ts.slice(0, n - 1)), pc.equal(pair.slice(1), pair.slice(0, n - 1)))
+    if not pc.any(same).as_py():
+        return table
+    keep = pa.concat_arrays([pa.array([True]), pc.invert(same).combine_chunks()])
+    dropped = n - pc.sum(keep.cast(pa.int64())).as_py()
+    warnings.warn(
+        f"dropped {dropped} repeated (pair, minute) rows; a lake file holds another day's rows", stacklevel=4
+    )
+    return table.filter(keep)
 
 
 def _to_ms(value: TimeLike, *, end_of_day: bool) -> int:

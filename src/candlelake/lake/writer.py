@@ -200,7 +200,10 @@ def serialize(table: pa.Table, meta: DayMeta) -> bytes:
     metadata = dict(table.schema.metadata or {})
     metadata[META_KEY] = meta.to_json()
     sink = pa.BufferOutputStream()
-    pq.write_table(table.replace_schema_metadata(metadata), sink, compression=COMPRESSION)
+    # Page checksums let a later run tell garbled data from good data (lake/integrity.py).
+    pq.write_table(
+        table.replace_schema_metadata(metadata), sink, compression=COMPRESSION, write_page_checksum=True
+    )
     return bytes(sink.getvalue().to_pybytes())
 
 
