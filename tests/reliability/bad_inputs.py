@@ -105,7 +105,7 @@ CASES: list[BadInput] = [
         "no whole minute",
         start_timestamp="2024-02-19T00:00:30+00:00",
         end_timestamp="2024-02-19T00:00:40+00:00",
-    ),  # fmt: skip
+    ),
     bulk("both destinations", "not both", s3_path="s3://bucket"),
     bulk("no destination", "destination", dst_dir=None),
     bulk("S3 path without a bucket", "s3://", dst_dir=None, s3_path="s3://"),
@@ -143,14 +143,14 @@ CASES: list[BadInput] = [
         "ftp://env",
         rest_url=None,
         env={"CANDLELAKE_BINANCE_URL": "ftp://env"},
-    ),  # fmt: skip
+    ),
     bulk(
         "zero S3 read timeout",
         "CANDLELAKE_S3_READ_TIMEOUT_S",
         dst_dir=None,
         s3_path="s3://bucket",
         env={"CANDLELAKE_S3_READ_TIMEOUT_S": "0", "CANDLELAKE_S3_ENDPOINT_URL": "http://127.0.0.1:9"},
-    ),  # fmt: skip
+    ),
     # download: the friendly front end
     friendly("unknown market", "options", market="options"),
     friendly("impossible date", "2024-02-30", start="2024-02-30"),
