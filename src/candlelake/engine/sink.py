@@ -95,7 +95,8 @@ class DaySink:
         if down is None:
             log.exception("%s %s: could not finish the day", day.symbol, day.day)
         else:
-            log.warning("%s %s: not written: %s", day.symbol, day.day, down)
+            # The one "storage unreachable" line comes from the stop; each day says less.
+            log.warning("%s %s: not written (%s)", day.symbol, day.day, str(down).rsplit(": ", 1)[-1])
             self._failures_left -= 1
             if self._failures_left <= 0 and self._down is None:
                 self._down = down

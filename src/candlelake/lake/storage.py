@@ -122,8 +122,8 @@ def open_filesystem(
         endpoint = endpoint_url or os.environ.get(ENDPOINT_ENV) or None
         if endpoint:
             options.setdefault("endpoint_url", endpoint)
-        if aws_profile:
-            options.setdefault("profile", aws_profile)
+        if "session" not in options:
+            options["session"] = _bounded_session(aws_profile or options.pop("profile", None))
         # Another process may write to the lake at any time: never answer from a stale listing.
         options.setdefault("use_listings_cache", False)
         options.setdefault("config_kwargs", s3_config())
@@ -137,6 +137,20 @@ def open_filesystem(
         # hung endpoint); botocore's retries alone are the bound.
         fs.retries = 1
     return fs, fs._strip_protocol(url)
+
+
+def _bounded_session(profile: str | None) -> Any:
+    """An aiobotocore session whose PUTs do not ask for `100-continue`: aiohttp waits for
+    that answer with no timeout, so a hung endpoint would hang a write forever."""
+    from aiobotocore.session import AioSession
+
+    session = AioSession(profile=profile)
+    session.register("before-call.s3", _no_expect_continue)
+    return session
+
+
+def _no_expect_continue(params: dict[str, Any], **kwargs: Any) -> None:
+    params.get("headers", {}).pop("Expect", None)
 
 
 def s3_config() -> dict[str, Any]:
