@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 import os
 import time
+from collections.abc import Mapping
 from contextlib import AsyncExitStack
 
 from candlelake.engine.scheduler import Scheduler
@@ -40,7 +41,7 @@ from candlelake.quality.verify import verify_sample
 from candlelake.sources.archive_source import BinanceArchiveSource
 from candlelake.sources.binance import BinanceSource
 from candlelake.sources.binance_archive import ArchiveClient
-from candlelake.sources.binance_rest import BinanceRest
+from candlelake.sources.binance_rest import BinanceRest, SymbolInfo
 from candlelake.sources.protocol import Source
 from candlelake.sources.rest_source import BinanceRestSource
 from candlelake.timeutil import Window, from_ms
@@ -79,16 +80,7 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
         if window.minutes == 0:
             log.warning("nothing to download: the window starts after the last closed minute")
         report = RunReport(location.url, job.market, window, job.window.end_ms)
-        symbols = job.symbols
-        if job.all_symbols:
-            symbols = symbols_for(sorted(i.symbol for i in info.values() if i.trading), job.universe_part)
-        if job.explicit_symbols:
-            unknown = [s for s in symbols if to_exchange_id(s) not in info]
-            if unknown:
-                raise UsageError(
-                    f"unknown symbol(s) on Binance {job.market}: {', '.join(unknown)}; "
-                    "see `candlelake universe show` or use --universe all"
-                )
+        symbols = _symbols(job, info)
         scheduler = Scheduler(job.concurrency)
         rest_source = BinanceRestSource(rest, info, scheduler, full=job.full_klines)
         source: Source = rest_source
@@ -104,11 +96,9 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
             counters=lambda: (rest.budget.total_weight if rest.budget else 0, rest.stats.retries),
             stop=scheduler.stop,
         )
-        plans: list[SymbolPlan] = []
-        unfinished_reason = "not finished (internal error)"
         try:
             today = from_ms(rest.server_now_ms()).date()
-            plans = await _plan_all(unique(symbols), window, writer, archive, options, today, job, rest)
+            plans = await _plan_all(symbols, window, writer, archive, options, today, job, rest)
             report.symbols = [SymbolReport(plan.symbol) for plan in plans]
             progress.start(sum(len(plan.windows) for plan in plans))
             for plan, symbol_report in zip(plans, report.symbols, strict=True):
@@ -118,6 +108,7 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
                     continue
                 await source.submit(plan, sink)
             await scheduler.drain()
+            sink.close()
             if scheduler.stopped is not None:
                 report.errors.append(str(scheduler.stopped))
             elif uses_archive and job.verify_sample:
@@ -137,7 +128,7 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
             task.uncancel()
             await scheduler.cancel()
             report.interrupted = True
-            unfinished_reason = "not finished: run interrupted"
+            sink.close("not finished: run interrupted", fails=False)
         finally:
             progress.close()
             report.requests, report.retries = rest.stats.requests, rest.stats.retries
@@ -147,12 +138,6 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
                 report.archive_files = archive.stats.files
                 report.retries += archive.stats.retries
             report.elapsed_s = time.monotonic() - started
-        by_symbol = {plan.symbol: plan for plan in plans}
-        for symbol, day in sink.unfinished():
-            w = by_symbol[symbol].windows[day]
-            sink.explain(symbol, w.start_ms, w.end_ms, unfinished_reason)
-            if not report.interrupted:
-                sink.error(symbol, f"{day}: not finished")
         report.errors[:0] = scheduler.errors
     return report
 
@@ -163,6 +148,21 @@ async def _heartbeat(progress: Progress, started: float) -> None:
     while True:
         await asyncio.sleep(every)
         progress.heartbeat(time.monotonic() - started)
+
+
+def _symbols(job: DownloadJob, info: Mapping[str, SymbolInfo]) -> tuple[str, ...]:
+    """The job's symbols; `--universe all` is every trading symbol of exchangeInfo."""
+    symbols = job.symbols
+    if job.all_symbols:
+        symbols = symbols_for(sorted(i.symbol for i in info.values() if i.trading), job.universe_part)
+    if job.explicit_symbols:
+        unknown = [s for s in symbols if to_exchange_id(s) not in info]
+        if unknown:
+            raise UsageError(
+                f"unknown symbol(s) on Binance {job.market}: {', '.join(unknown)}; "
+                "see `candlelake universe show` or use --universe all"
+            )
+    return unique(symbols)
 
 
 async def _plan_all(
