@@ -24,6 +24,7 @@ class RestSettings:
     timeout_s: float = 10.0
     attempts: int = 8
     max_backoff_s: float = 8.0
+    max_wait_s: float = 600.0  # the longest one request waits out 429s before it fails
     rate_limit: RateLimit | None = None  # None: read it from exchangeInfo
 
     @classmethod
@@ -38,6 +39,7 @@ class RestSettings:
             base_url=check_base_url(url, "--rest_url" if base_url else ENV_REST_URL) if url else None,
             timeout_s=env_number("CANDLELAKE_REST_TIMEOUT_S", 10.0),
             attempts=int(env_number("CANDLELAKE_REST_ATTEMPTS", 8)),
+            max_wait_s=env_number("CANDLELAKE_REST_MAX_WAIT_S", 600.0),
             rate_limit=rate,
         )
 

@@ -85,6 +85,16 @@ def test_429_is_waited_out_and_never_uses_up_an_attempt() -> None:
     assert time.monotonic() - started >= 0.15  # Retry-After was honoured three times
 
 
+def test_429s_are_waited_out_only_up_to_the_wait_limit() -> None:
+    limited = HttpResponse(429, {"retry-after": "0.05"}, b'{"code":-1003,"msg":"Too many requests"}')
+    transport = Scripted(info_response(), *[limited] * 5, ok_response(ROWS))
+    started = time.monotonic()
+    with pytest.raises(TransientError, match="HTTP 429"):
+        _run(transport, attempts=8, max_wait_s=0.12)
+    assert len(transport.calls) == 1 + 3  # 0.05 + 0.05 + 0.05 > 0.12: the third 429 ends it
+    assert time.monotonic() - started < 2
+
+
 def test_418_bans_the_budget_so_no_other_request_is_sent() -> None:
     transport = Scripted(
         info_response(), HttpResponse(418, {"retry-after": "120"}, b'{"code":-1003}'), ok_response(ROWS)

@@ -19,6 +19,8 @@ from typing import Final
 
 from fsspec import AbstractFileSystem
 
+from candlelake.lake import layout
+
 log = logging.getLogger(__name__)
 
 # A temp file lives for the milliseconds between write and rename; one this old belongs to
@@ -60,7 +62,8 @@ def put_if_unchanged(fs: AbstractFileSystem, path: str, data: bytes, version: st
 
 
 def sweep_temp_files(directory: str, *, max_age_s: float = TEMP_MAX_AGE_S) -> list[str]:
-    """Remove the hidden `.…tmp` files older than `max_age_s` from a local partition."""
+    """Remove the hidden `.…tmp` files of dead writers from a local partition: those written
+    by a process of this host that no longer runs, and any older than `max_age_s`."""
     removed: list[str] = []
     now = time.time()
     try:
@@ -71,8 +74,21 @@ def sweep_temp_files(directory: str, *, max_age_s: float = TEMP_MAX_AGE_S) -> li
         if not (entry.name.startswith(".") and entry.name.endswith(TEMP_SUFFIX) and entry.is_file()):
             continue
         with contextlib.suppress(FileNotFoundError):
-            if now - entry.stat().st_mtime >= max_age_s:
+            if now - entry.stat().st_mtime >= max_age_s or _writer_is_dead(entry.name):
                 os.unlink(entry.path)
                 removed.append(entry.path)
                 log.info("removed a temp file left by an interrupted run: %s", entry.path)
     return removed
+
+
+def _writer_is_dead(name: str) -> bool:
+    owner = layout.temp_owner(name)
+    if owner is None or owner[0] != layout.this_host():
+        return False  # another host's process (a shared folder): only age tells
+    try:
+        os.kill(owner[1], 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, under another user
+        return False
+    return False

@@ -11,8 +11,10 @@ hidden: temporary files use them, and pyarrow's dataset discovery and our reader
 from __future__ import annotations
 
 import datetime as dt
+import os
 import posixpath
 import re
+import socket
 import uuid
 from typing import Final
 
@@ -26,6 +28,12 @@ DAY_FILE_SUFFIX: Final = ".parquet"
 
 _INT_RE = re.compile(r"^(0|[1-9]\d*)$")  # canonical ints only: `month=2`, never `month=02`
 _DAY_FILE_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.parquet$")
+_TEMP_RE = re.compile(r"^\..+\.([A-Za-z0-9-]+)-(\d+)\.[0-9a-f]{32}\.tmp$")
+
+
+def this_host() -> str:
+    """The host name as temp file names spell it (letters, digits and `-` only)."""
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
 
 
 def dataset_url(base_url: str, signature: DatasetSignature) -> str:
@@ -125,9 +133,19 @@ def is_hidden(name: str) -> bool:
 
 
 def temp_path_for(path: str) -> str:
-    """A hidden, unique sibling of `path` to write before renaming it into place."""
+    """A hidden, unique sibling of `path` to write before renaming it into place.
+
+    The name carries the writer's host and process id, so that a later run on the same host
+    can tell a temp file whose writer is dead (kill -9) from one being written right now.
+    """
     directory, name = posixpath.split(path)
-    return posixpath.join(directory, f".{name}.{uuid.uuid4().hex}.tmp")
+    return posixpath.join(directory, f".{name}.{this_host()}-{os.getpid()}.{uuid.uuid4().hex}.tmp")
+
+
+def temp_owner(name: str) -> tuple[str, int] | None:
+    """(host, pid) of the writer of a temp file named by `temp_path_for`, if it says."""
+    match = _TEMP_RE.fullmatch(posixpath.basename(name))
+    return (match[1], int(match[2])) if match else None
 
 
 def months_between(first: dt.date, last: dt.date) -> list[tuple[int, int]]:

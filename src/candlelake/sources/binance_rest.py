@@ -155,15 +155,19 @@ class BinanceRest:
 
     async def _call(self, endpoint: str, params: Params, weight: int) -> Any:
         failures = 0
+        waited_s = 0.0
 
         def gave_up(state: tenacity.RetryCallState) -> bool:
             # A 429 is our pacing being corrected, not a failed attempt: it is waited
-            # out (the budget pauses every worker for Retry-After) and never counted.
-            nonlocal failures
+            # out (the budget pauses every worker for Retry-After) and never counted, up to
+            # the longest a run waits for one request (`max_wait_s`).
+            nonlocal failures, waited_s
             outcome = state.outcome
             error = outcome.exception() if outcome is not None else None
-            if not isinstance(error, RateLimited):
-                failures += 1
+            if isinstance(error, RateLimited):
+                waited_s += error.retry_after_s
+                return waited_s > self.settings.max_wait_s
+            failures += 1
             if isinstance(error, Unreachable):
                 # Nothing listens there: say so within seconds rather than after 8 backoffs.
                 return failures >= min(self.settings.attempts, UNREACHABLE_ATTEMPTS)
