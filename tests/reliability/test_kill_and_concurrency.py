@@ -101,7 +101,9 @@ def test_two_runs_of_one_job_at_once_equal_a_clean_run(
     sim = make_simulator(CFG)
     lake = lake_for(where, tmp_path, request)
     run(sim.url, lake("clean"))
-    both = [subprocess.Popen(argv(sim.url, lake("shared")), stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    both = [
+        subprocess.Popen(argv(sim.url, lake("shared")), stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
     for proc in both:
         _, stderr = proc.communicate(timeout=120)
         assert proc.returncode == 0, stderr

@@ -19,8 +19,7 @@ import boto3
 import pytest
 
 from candlelake.simulator import SimConfig
-
-from .proxy import FaultyProxy
+from candlelake.simulator.tcpfaults import FaultyProxy
 
 DAYS = ("2024-02-13", "2024-02-19")
 MINUTES = 7 * 1440

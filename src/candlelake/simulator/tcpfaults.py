@@ -1,6 +1,7 @@
 """A TCP proxy in front of a real server that can freeze or die after N requests.
 
-It stands between candlelake and moto to play an S3 endpoint that stops answering (`hang`:
+Part of the simulator's fault kit (tests/reliability and bench/faults.py). It stands
+between candlelake and moto to play an S3 endpoint that stops answering (`hang`:
 connections stay open, nothing more is forwarded) or goes away (`dead`: the port closes and
 open connections are cut). Requests are counted by their HTTP/1.1 request lines.
 """
