@@ -5,7 +5,7 @@
     uv run python bench/faults.py exchange         # REST URL where nothing listens
 
 `storage` runs moto on 127.0.0.1 behind the simulator's TCP fault proxy and the real
-`candlelake download` process with the default S3 timeouts (connect 5 s, read 15 s,
+`candlelake download` process with the default S3 timeouts (connect 5 s, read 10 s,
 3 attempts). Prints markdown tables; docs/reliability.md holds the numbers from this machine.
 """
 

@@ -27,7 +27,7 @@ from candlelake.validate.rules import Validated, validate_klines
 log = logging.getLogger(__name__)
 
 # Consecutive failed writes that say the store did not answer before the run stops.
-STORAGE_FAILURES = 3
+STORAGE_FAILURES = 2
 
 
 class DaySink:

@@ -35,7 +35,7 @@ ENDPOINT_ENV: Final = "CANDLELAKE_S3_ENDPOINT_URL"
 # (connect or read timeout) x attempts, under a minute by default.
 S3_TIMEOUTS: Final = {
     "connect_timeout": ("CANDLELAKE_S3_CONNECT_TIMEOUT_S", 5.0),
-    "read_timeout": ("CANDLELAKE_S3_READ_TIMEOUT_S", 15.0),
+    "read_timeout": ("CANDLELAKE_S3_READ_TIMEOUT_S", 10.0),
 }
 S3_ATTEMPTS: Final = ("CANDLELAKE_S3_ATTEMPTS", 3)
 PROBE_PREFIX: Final = ".candlelake-probe-"
