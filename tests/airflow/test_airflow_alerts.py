@@ -95,11 +95,8 @@ def test_failed_download_fails_the_run_alerts_and_executes_nothing(
     # The hostile universe reached the CLI as one literal argument and nothing ran it.
     args = rendered_fields(dr, download)["args"]
     assert args[args.index("--universe") + 1] == hostile
-    # Airflow rendered the window from the run's data interval: the previous UTC day.
-    assert (dr.data_interval_start.isoformat(), dr.data_interval_end.isoformat()) == (
-        "2024-02-19T01:20:00+00:00",
-        "2024-02-20T01:20:00+00:00",
-    )
+    # Airflow rendered the window from the run's logical date: the previous UTC day.
+    assert dr.logical_date.isoformat() == "2024-02-20T01:20:00+00:00"
     assert args[args.index("--start_timestamp") + 1] == "2024-02-19T00:00:00+00:00"
     assert args[args.index("--end_timestamp") + 1] == "2024-02-19T23:59:00+00:00"
     assert not pwned.exists()

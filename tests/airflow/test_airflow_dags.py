@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import runpy
 import shutil
 from pathlib import Path
@@ -20,7 +19,8 @@ from airflow.dag_processing.dagbag import DagBag
 from airflow.providers.amazon.aws.operators.ecs import EcsRunTaskOperator
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.docker.operators.docker import DockerOperator
-from airflow.sdk import CronDataIntervalTimetable
+from airflow.sdk import CronTriggerTimetable
+from airflow.sdk.execution_time import macros
 
 from candlelake.airflow.demo import DAILY_DAG_FILE as DEMO_DAG_FILE
 from candlelake.airflow.demo import DAILY_DAG_SOURCE
@@ -92,9 +92,9 @@ def test_daily_dag_options(bag: DagBag) -> None:
     assert test_dag.get_task("notify_failure").notifiers == []
 
 
-def test_timetable_gives_the_daily_data_interval(bag: DagBag) -> None:
+def test_timetable_logical_date_is_the_run_time(bag: DagBag) -> None:
     timetable = bag.dags[DAILY].timetable
-    assert isinstance(timetable, CronDataIntervalTimetable)
+    assert isinstance(timetable, CronTriggerTimetable)
     from airflow.serialization.encoders import coerce_to_core_timetable
     from airflow.timetables.base import DataInterval, TimeRestriction
 
@@ -109,11 +109,8 @@ def test_timetable_gives_the_daily_data_interval(bag: DagBag) -> None:
         ),
     )
     assert info is not None
-    assert (info.data_interval.start, info.data_interval.end) == (INTERVAL_START, INTERVAL_END)
-    assert info.run_after == INTERVAL_END
-    # A manual run (dag.test, `airflow dags trigger`) at 02-20 01:20 gets the same interval.
-    manual = core.infer_manual_data_interval(run_after=INTERVAL_END)
-    assert (manual.start, manual.end) == (INTERVAL_START, INTERVAL_END)
+    # The scheduled run at 02-20 01:20 has that logical date (its window is then 02-19).
+    assert info.logical_date == INTERVAL_END == info.run_after
 
 
 class _Vars:
@@ -129,10 +126,12 @@ class _Vars:
         return self._values.get(name, default)
 
 
-def _render(task: Any, **variables: str) -> Any:
+def _render(
+    task: Any, logical_date: Any = INTERVAL_END, run_after: Any = INTERVAL_END, **variables: str
+) -> Any:
     context = {
-        "data_interval_start": INTERVAL_START,
-        "data_interval_end": INTERVAL_END,
+        "dag_run": SimpleNamespace(logical_date=logical_date, run_after=run_after),
+        "macros": macros,
         "var": SimpleNamespace(value=_Vars(**variables)),
     }
     task.render_template_fields(context)  # type: ignore[arg-type]
@@ -265,21 +264,14 @@ def test_repo_dag_folder_can_be_copied_anywhere(tmp_path: Path) -> None:
     assert len(bag.dag_ids) == len(list(DAGS.glob("*.py")))
 
 
-def test_ds_independent_window_for_other_days(tmp_path: Path) -> None:
+def test_window_for_a_year_boundary(tmp_path: Path) -> None:
     dag = _dag_in(tmp_path, "test.days", lake_url="/lake")
-    task = dag.get_task(SPOT_TASK)
-    task.render_template_fields(
-        {
-            "data_interval_start": pendulum.datetime(2024, 12, 31, 1, 20, tz="UTC"),
-            "data_interval_end": pendulum.datetime(2025, 1, 1, 1, 20, tz="UTC"),
-        }  # type: ignore[arg-type]
-    )
+    task = _render(dag.get_task(SPOT_TASK), logical_date=pendulum.datetime(2025, 1, 1, 1, 20, tz="UTC"))
     flags = _flags(task.args)
     assert (flags["--start_timestamp"], flags["--end_timestamp"]) == (
         "2024-12-31T00:00:00+00:00",
         "2024-12-31T23:59:00+00:00",
     )
-    assert dt.date.fromisoformat(flags["--start_timestamp"][:10]) == dt.date(2024, 12, 31)
 
 
 def test_backfill_dag_maps_downloads_in_a_pool(bag: DagBag) -> None:

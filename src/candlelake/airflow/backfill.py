@@ -22,7 +22,7 @@ from typing import Any
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Param, TriggerRule, task
 
-from candlelake.airflow.command import Window, download_bulk_args
+from candlelake.airflow.command import Window, download_bulk_args, previous_day
 from candlelake.airflow.factory import (
     JobLike,
     as_job,
@@ -84,23 +84,34 @@ def build_backfill_dag_from_settings(name: DagName, settings: StageSettings, job
         default_args=default_args(settings),
         params={
             # Static defaults: a default computed at parse time would change the serialized
-            # DAG (and its version) every day. Empty means "yesterday", decided at run time.
-            "start": Param("", type="string", description="first day, YYYY-MM-DD (empty: yesterday)"),
-            "end": Param("", type="string", description="last day, YYYY-MM-DD (empty: yesterday)"),
+            # DAG (and its version) every day. Empty means the day before the run's logical
+            # date, decided at run time.
+            "start": Param(
+                "",
+                type="string",
+                description="first day, YYYY-MM-DD (empty: the day before the logical date)",
+            ),
+            "end": Param(
+                "", type="string", description="last day, YYYY-MM-DD (empty: the day before the logical date)"
+            ),
         },
         doc_md=__doc__,
     ) as dag:
 
         @task(task_id="plan")
         def plan(
-            lake_url: str, env: dict[str, str], params: dict[str, Any] | None = None
+            lake_url: str,
+            env: dict[str, str],
+            params: dict[str, Any] | None = None,
+            dag_run: Any = None,
         ) -> list[dict[str, Any]]:
             # lake_url and env arrive rendered (task arguments are templated); the mapped
             # values built from them are not rendered again.
-            assert params is not None
+            assert params is not None and dag_run is not None
             rendered = dataclasses.replace(settings, lake_url=lake_url, env=env)
-            yesterday = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
-            first, last = params["start"] or yesterday, params["end"] or yesterday
+            # Like the daily DAG: the day before the run's logical date (or run_after).
+            default = previous_day(dag_run.logical_date or dag_run.run_after).isoformat()
+            first, last = params["start"] or default, params["end"] or default
             return plan_commands(jobs, rendered, make_runner(rendered, name.stage), first, last)
 
         start = EmptyOperator(task_id="start_dag")

@@ -24,7 +24,7 @@ from typing import Any
 
 import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import DAG, BaseNotifier, CronDataIntervalTimetable, TriggerRule
+from airflow.sdk import DAG, BaseNotifier, CronTriggerTimetable, TriggerRule
 
 from candlelake.airflow.command import Window, download_bulk_args
 from candlelake.airflow.notifiers import (
@@ -47,13 +47,15 @@ def as_job(job: JobLike) -> Job:
     return Job(*(str(part) for part in job))
 
 
-def timetable(settings: StageSettings) -> CronDataIntervalTimetable:
-    """A cron timetable whose data interval spans one schedule period.
+def timetable(settings: StageSettings) -> CronTriggerTimetable:
+    """A cron timetable whose logical date is the run time (02-20 01:20 downloads 02-19).
 
-    Airflow 3's default for a cron string is a zero-length interval at the run time; the
-    window ``[D 00:00, D 23:59]`` is derived from the interval, so it needs the real one.
+    The window follows the logical date, and with a trigger timetable a scheduled run's
+    logical date is its cron time, as it is for `airflow dags trigger --logical-date` and
+    REST triggers. No ``interval``: with one, Airflow makes the logical date the interval's
+    start (a day early). The data interval is therefore the zero-length ``[run, run]``.
     """
-    return CronDataIntervalTimetable(settings.schedule, timezone="UTC")
+    return CronTriggerTimetable(settings.schedule, timezone="UTC")
 
 
 def default_args(settings: StageSettings) -> dict[str, Any]:
@@ -118,7 +120,7 @@ def build_download_dag_from_settings(name: DagName, settings: StageSettings, job
     if duplicates:
         raise ValueError(f"DAG {name.dag_id}: duplicate jobs {duplicates}")
     runner = make_runner(settings, name.stage)
-    window = Window.from_data_interval()
+    window = Window.from_logical_date()
     with DAG(
         dag_id=name.dag_id,
         description=settings.description,

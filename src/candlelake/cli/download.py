@@ -20,7 +20,7 @@ from candlelake.quality.report import RunReport
 from candlelake.signature import DatasetSignature, universe_token
 from candlelake.sources.archive_plan import ENV_ARCHIVE_URL, ArchivePeriod
 from candlelake.sources.settings import RestSettings
-from candlelake.timeutil import MINUTE_MS, Window, day_window, parse_date, parse_timestamp, to_ms
+from candlelake.timeutil import MINUTE_MS, Window, day_window, fmt_ms, parse_date, parse_timestamp, to_ms
 
 log = logging.getLogger("candlelake")
 
@@ -71,6 +71,16 @@ def run_job(job: DownloadJob, *, report_json: Path | None, assert_missing: bool)
     _finish(report, report_json)
     if report.failed:
         log.error("some data could not be downloaded; see the errors above")
+        return 1
+    if assert_missing and report.clamped:
+        # Decided (docs/airflow.md, "The window"): a window the exchange has not closed yet
+        # fails, retriably, instead of landing a partial day that looks complete.
+        log.error(
+            "the window ends at %s but the exchange's last closed minute is %s: "
+            "the window is not closed yet; run again after it closes",
+            fmt_ms(report.requested_end_ms - MINUTE_MS),
+            fmt_ms(report.window.end_ms - MINUTE_MS),
+        )
         return 1
     missing = report.symbols_with_missing()
     if assert_missing and missing:
