@@ -14,6 +14,7 @@ import pytest
 pytest.importorskip("airflow")
 
 import itertools
+import json
 
 from airflow.dag_processing.dagbag import DagBag
 from airflow.providers.amazon.aws.operators.ecs import EcsRunTaskOperator
@@ -66,12 +67,13 @@ def test_daily_graph_shape_and_trigger_rules(bag: DagBag) -> None:
     }
     down = {t: set(dag.get_task(t).downstream_task_ids) for t in dag.task_ids}
     assert down["start_dag"] == {SPOT_TASK, FUTURES_TASK}
-    assert down[SPOT_TASK] == down[FUTURES_TASK] == {"end_download"}
-    assert down["end_download"] == {"notify_failure", "end_dag"}
+    # The alert waits for every download itself (all_done), not for the first failure.
+    assert down[SPOT_TASK] == down[FUTURES_TASK] == {"end_download", "notify_failure"}
+    assert down["end_download"] == {"end_dag"}
     assert down["notify_failure"] == {"end_dag"}
     assert down["end_dag"] == set()
     assert [t.task_id for t in dag.leaves] == ["end_dag"]
-    assert dag.get_task("notify_failure").trigger_rule == "one_failed"
+    assert dag.get_task("notify_failure").trigger_rule == "all_done"
     assert dag.get_task("end_dag").trigger_rule == "none_failed"
     assert dag.get_task(SPOT_TASK).trigger_rule == "all_success"
 
@@ -87,9 +89,9 @@ def test_daily_dag_options(bag: DagBag) -> None:
     assert isinstance(prod_dag.get_task(SPOT_TASK), EcsRunTaskOperator)
     # Preprod alerts by e-mail and Telegram; the alert task itself never retries.
     alert = prod_dag.get_task("notify_failure")
-    assert [type(n).__name__ for n in alert.notifiers] == ["TelegramFailureNotifier", "EmailFailureNotifier"]
+    assert [c["kind"] for c in alert.channels] == ["telegram", "email"]
     assert alert.retries == 0
-    assert test_dag.get_task("notify_failure").notifiers == []
+    assert test_dag.get_task("notify_failure").channels == []
 
 
 def test_timetable_logical_date_is_the_run_time(bag: DagBag) -> None:
@@ -281,6 +283,20 @@ def test_backfill_dag_maps_downloads_in_a_pool(bag: DagBag) -> None:
     download = dag.get_task("download.periodic_daily")
     assert download.pool == "candlelake_backfill"
     assert set(dag.get_task("plan").downstream_task_ids) == {"download.periodic_daily"}
-    assert set(download.downstream_task_ids) == {"end_download"}
+    assert set(download.downstream_task_ids) == {"end_download", "notify_failure"}
     assert [t.task_id for t in dag.leaves] == ["end_dag"]
-    assert dag.get_task("notify_failure").trigger_rule == "one_failed"
+    assert dag.get_task("notify_failure").trigger_rule == "all_done"
+    assert "xcom_pull(task_ids='plan'" in download.partial_kwargs["map_index_template"]
+
+
+def test_alert_settings_are_part_of_the_serialized_dag(tmp_path: Path) -> None:
+    # Changing only an alert setting must create a new DAG version (a new serialized DAG).
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    def serialized(address: str) -> str:
+        settings = f'[stages.test]\nemail_on_failure = true\nemails = ["{address}"]\n'
+        return json.dumps(DagSerialization.to_dict(_dag_in(tmp_path, "test.alerting", settings)))
+
+    first, second = serialized("a@example.test"), serialized("b@example.test")
+    assert first != second
+    assert "b@example.test" in second

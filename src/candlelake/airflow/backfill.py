@@ -27,10 +27,10 @@ from candlelake.airflow.factory import (
     JobLike,
     as_job,
     default_args,
-    failure_notifiers,
+    failure_alert,
     start_date,
 )
-from candlelake.airflow.notifiers import FailureAlertOperator
+from candlelake.airflow.notifiers import LABELS_KEY
 from candlelake.airflow.runners import Runner, make_runner
 from candlelake.airflow.settings import DagName, Job, StageSettings, load_settings
 
@@ -46,15 +46,30 @@ def days(start: str, end: str, *, max_days: int) -> list[dt.date]:
     return [first + dt.timedelta(days=i) for i in range(count)]
 
 
+def plan_items(
+    jobs: Sequence[Job], settings: StageSettings, start: str, end: str
+) -> list[tuple[Job, dt.date]]:
+    """Every (job, day) of the backfill, in job-major order (the map index order)."""
+    return [(job, day) for job in jobs for day in days(start, end, max_days=settings.backfill_max_days)]
+
+
 def plan_commands(
     jobs: Sequence[Job], settings: StageSettings, runner: Runner, start: str, end: str
 ) -> list[dict[str, Any]]:
     """One operator-kwargs dict per (job, day), in job-major order."""
     return [
         runner.expand_kwargs(download_bulk_args(job, Window.day(day), settings, escape=False))
-        for job in jobs
-        for day in days(start, end, max_days=settings.backfill_max_days)
+        for job, day in plan_items(jobs, settings, start, end)
     ]
+
+
+def item_label(job: Job, day: dt.date) -> str:
+    """How a mapped download is named in the UI and in alerts: its job and day."""
+    return f"{job.contract} {job.universe} {day.isoformat()}"
+
+
+# The mapped task's name in the UI ("futures v7.3 2024-02-17" instead of map index 3).
+MAP_INDEX_TEMPLATE = "{{ ti.xcom_pull(task_ids='plan', key='" + LABELS_KEY + "')[ti.map_index] }}"
 
 
 def build_backfill_dag(
@@ -104,6 +119,7 @@ def build_backfill_dag_from_settings(name: DagName, settings: StageSettings, job
             env: dict[str, str],
             params: dict[str, Any] | None = None,
             dag_run: Any = None,
+            ti: Any = None,
         ) -> list[dict[str, Any]]:
             # lake_url and env arrive rendered (task arguments are templated); the mapped
             # values built from them are not rendered again.
@@ -112,6 +128,9 @@ def build_backfill_dag_from_settings(name: DagName, settings: StageSettings, job
             # Like the daily DAG: the day before the run's logical date (or run_after).
             default = previous_day(dag_run.logical_date or dag_run.run_after).isoformat()
             first, last = params["start"] or default, params["end"] or default
+            if ti is not None:
+                labels = [item_label(j, d) for j, d in plan_items(jobs, rendered, first, last)]
+                ti.xcom_push(key=LABELS_KEY, value=labels)
             return plan_commands(jobs, rendered, make_runner(rendered, name.stage), first, last)
 
         start = EmptyOperator(task_id="start_dag")
@@ -120,15 +139,12 @@ def build_backfill_dag_from_settings(name: DagName, settings: StageSettings, job
             task_id=f"download.{settings.download_mode}",
             expand_input=commands,
             pool=settings.backfill_pool,
+            map_index_template=MAP_INDEX_TEMPLATE,
         )
         end_download = EmptyOperator(task_id="end_download")
         end_dag = EmptyOperator(task_id="end_dag", trigger_rule=TriggerRule.NONE_FAILED)
-        alert = FailureAlertOperator(
-            task_id="notify_failure",
-            notifiers=failure_notifiers(settings),
-            trigger_rule=TriggerRule.ONE_FAILED,
-            retries=0,
-        )
-        start >> commands >> download >> end_download >> end_dag
-        end_download >> alert >> end_dag
+        alert = failure_alert(settings, labels_task_id="plan")
+        start >> commands >> download >> [end_download, alert]
+        end_download >> end_dag
+        alert >> end_dag
     return dag

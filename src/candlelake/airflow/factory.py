@@ -1,18 +1,18 @@
 """The daily download DAG, built from a DAG file's name, its jobs and its stage's settings.
 
-Graph (upstream's, §1)::
+Graph (upstream's, §1, with the alert moved behind every download)::
 
     start_dag >> download.<mode>.<vendor>.<exchange>.<contract>.<universe> >> end_download
                  (one download task per job, in parallel)
     end_download >> end_dag
-    end_download >> notify_failure >> end_dag
+    every download >> notify_failure >> end_dag
 
-``notify_failure`` has trigger rule ``one_failed``: ``end_download`` becomes
-``upstream_failed`` when a download fails, which fires the alert. ``end_dag`` has
-``none_failed``: it runs when nothing failed (the alert is then skipped) and becomes
-``upstream_failed`` otherwise. ``end_dag`` is the only leaf, so a failed download always
-leaves the run failed, whether the alert succeeded or not (Airflow decides a run's state
-from its leaves; a successful alert as the leaf would have marked the run green).
+``notify_failure`` has trigger rule ``all_done``: it runs once, after the last download
+finished, names every failed one and skips when none failed (``one_failed`` would fire at
+the first failure and miss the later ones). ``end_download`` becomes ``upstream_failed``
+when a download fails, and so does ``end_dag`` (``none_failed``), the only leaf: a failed
+download always leaves the run failed, whatever the alert does (Airflow decides a run's
+state from its leaves; a successful alert as the leaf would have marked the run green).
 """
 
 from __future__ import annotations
@@ -24,14 +24,10 @@ from typing import Any
 
 import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import DAG, BaseNotifier, CronTriggerTimetable, TriggerRule
+from airflow.sdk import DAG, CronTriggerTimetable, TriggerRule
 
 from candlelake.airflow.command import Window, download_bulk_args
-from candlelake.airflow.notifiers import (
-    EmailFailureNotifier,
-    FailureAlertOperator,
-    TelegramFailureNotifier,
-)
+from candlelake.airflow.notifiers import FailureAlertOperator
 from candlelake.airflow.runners import make_runner
 from candlelake.airflow.settings import DagName, Job, StageSettings, load_settings
 
@@ -72,24 +68,41 @@ def default_args(settings: StageSettings) -> dict[str, Any]:
     return args
 
 
-def failure_notifiers(settings: StageSettings) -> list[BaseNotifier]:
-    """The alert channels switched on in the settings."""
-    notifiers: list[BaseNotifier] = []
+def alert_channels(settings: StageSettings, labels_task_id: str | None = None) -> list[dict[str, Any]]:
+    """The alert channels switched on in the settings, as plain (serializable) settings."""
+    channels: list[dict[str, Any]] = []
     if settings.telegram_on_failure:
-        notifiers.append(
-            TelegramFailureNotifier(
-                telegram_conn_id=settings.telegram_conn_id, chat_id=settings.telegram_chat_id
-            )
+        channels.append(
+            {
+                "kind": "telegram",
+                "telegram_conn_id": settings.telegram_conn_id,
+                "chat_id": settings.telegram_chat_id,
+                "labels_task_id": labels_task_id,
+            }
         )
     if settings.email_on_failure:
-        notifiers.append(
-            EmailFailureNotifier(
-                to=settings.emails,
-                from_email=settings.email_from,
-                smtp_conn_id=settings.smtp_conn_id,
-            )
+        channels.append(
+            {
+                "kind": "email",
+                "to": list(settings.emails),
+                "from_email": settings.email_from,
+                "smtp_conn_id": settings.smtp_conn_id,
+                "labels_task_id": labels_task_id,
+            }
         )
-    return notifiers
+    return channels
+
+
+def failure_alert(settings: StageSettings, labels_task_id: str | None = None) -> FailureAlertOperator:
+    """The ``notify_failure`` task; wire every download upstream of it."""
+    return FailureAlertOperator(
+        task_id="notify_failure",
+        channels=alert_channels(settings, labels_task_id),
+        labels_task_id=labels_task_id,
+        trigger_rule=TriggerRule.ALL_DONE,
+        # Broken channels are retried inside the task; a task retry would repeat the others.
+        retries=0,
+    )
 
 
 def start_date(settings: StageSettings) -> pendulum.DateTime:
@@ -135,18 +148,12 @@ def build_download_dag_from_settings(name: DagName, settings: StageSettings, job
         start = EmptyOperator(task_id="start_dag")
         end_download = EmptyOperator(task_id="end_download")
         end_dag = EmptyOperator(task_id="end_dag", trigger_rule=TriggerRule.NONE_FAILED)
+        alert = failure_alert(settings)
         for job, task_id in zip(jobs, task_ids, strict=True):
             download = runner.operator(task_id=task_id, args=download_bulk_args(job, window, settings))
-            start >> download >> end_download
-        alert = FailureAlertOperator(
-            task_id="notify_failure",
-            notifiers=failure_notifiers(settings),
-            trigger_rule=TriggerRule.ONE_FAILED,
-            # A retried alert would repeat the channels that did work.
-            retries=0,
-        )
+            start >> download >> [end_download, alert]
         end_download >> end_dag
-        end_download >> alert >> end_dag
+        alert >> end_dag
     return dag
 
 

@@ -19,14 +19,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from candlelake.airflow.notifiers import SUMMARY_KEY
 from candlelake.airflow.settings import Stage, StageSettings
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 SUBCOMMAND = "download-bulk"
+# The CLI's exit code for bad input (docs/cli.md) and the first word of its summary line.
+USAGE_EXIT_CODE = 2
+SUMMARY_PREFIX = "done:"
 
 
 def _safe_name(text: str) -> str:
@@ -92,19 +96,32 @@ class DownloadBulkOperator(BaseOperator):
             start_new_session=True,
         )
         assert self._proc.stdout is not None
+        summary = None
         for line in self._proc.stdout:
-            self.log.info("%s", line.rstrip("\n"))
+            line = line.rstrip("\n")
+            self.log.info("%s", line)
+            summary = line if line.startswith(SUMMARY_PREFIX) else summary
         code = self._proc.wait()
         self._proc = None
         if report is not None and report.exists():
             self.log.info("Run report: %s", report)
         if code != 0:
-            raise AirflowException(f"candlelake {SUBCOMMAND} exited with code {code}")
+            # The alert quotes it; pushed before raising, so it survives the failure.
+            context["ti"].xcom_push(key=SUMMARY_KEY, value=summary or f"exit code {code}, no summary")
+            raise exit_code_error(code)
         return str(report) if report is not None and report.exists() else None
 
     def on_kill(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
             os.killpg(self._proc.pid, signal.SIGTERM)
+
+
+def exit_code_error(code: int) -> AirflowException:
+    """The exception for a failed download: exit code 2 is bad input, which no retry fixes."""
+    message = f"candlelake {SUBCOMMAND} exited with code {code}"
+    if code == USAGE_EXIT_CODE:
+        return AirflowFailException(f"{message} (bad input: not retried)")
+    return AirflowException(message)
 
 
 def local_argv_prefix() -> list[str]:
