@@ -5,7 +5,7 @@ expands them into one command per job and day; ``download`` is mapped over that 
 runs in the pool ``backfill_pool`` so that the number of concurrent downloads, and with it
 the load on the exchange's request-weight budget, is bounded by the pool's slots::
 
-    airflow pools set candlelake_backfill 2 "candlelake backfills (Binance weight budget)"
+    candlelake airflow setup --dags <dag folder>     # creates the pool, idempotent
 
 Commands are computed at run time from the params; XCom values are not rendered as
 templates, so the arguments are built without Jinja escaping.
