@@ -13,7 +13,6 @@ templates, so the arguments are built without Jinja escaping.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -124,7 +123,7 @@ def build_backfill_dag_from_settings(name: DagName, settings: StageSettings, job
             # lake_url and env arrive rendered (task arguments are templated); the mapped
             # values built from them are not rendered again.
             assert params is not None and dag_run is not None
-            rendered = dataclasses.replace(settings, lake_url=lake_url, env=env)
+            rendered = settings.model_copy(update={"lake_url": lake_url, "env": env})
             # Like the daily DAG: the day before the run's logical date (or run_after).
             default = previous_day(dag_run.logical_date or dag_run.run_after).isoformat()
             first, last = params["start"] or default, params["end"] or default

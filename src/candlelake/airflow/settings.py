@@ -18,14 +18,15 @@ DAG, so it comes from the file only (see docs/airflow.md).
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 Stage = Literal["test", "preprod", "prod"]
 RunnerKind = Literal["local", "docker", "kubernetes", "ecs"]
@@ -34,6 +35,19 @@ RUNNERS: tuple[RunnerKind, ...] = get_args(RunnerKind)
 SETTINGS_FILE_NAME = "candlelake_dags.toml"
 _TASK_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 _TASK_ID_MAX = 200
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Settings(BaseModel):
+    """Base of the settings models: immutable, and unknown keys are errors (typos must not pass)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("emails", "subnets", "security_groups", "extra_args", mode="before", check_fields=False)
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        # `emails = "a@x"` means one address, as a list of one would.
+        return (value,) if isinstance(value, str) else value
 
 
 class SettingsError(ValueError):
@@ -93,8 +107,7 @@ class Job:
         return task_id
 
 
-@dataclass(frozen=True)
-class DockerSettings:
+class DockerSettings(_Settings):
     """Options of the ``docker`` runner (DockerOperator)."""
 
     image: str = "candlelake:latest"
@@ -104,8 +117,7 @@ class DockerSettings:
     docker_conn_id: str | None = None
 
 
-@dataclass(frozen=True)
-class KubernetesSettings:
+class KubernetesSettings(_Settings):
     """Options of the ``kubernetes`` runner (KubernetesPodOperator)."""
 
     image: str = "candlelake:latest"
@@ -119,8 +131,7 @@ class KubernetesSettings:
     memory_limit: str | None = "1Gi"
 
 
-@dataclass(frozen=True)
-class EcsSettings:
+class EcsSettings(_Settings):
     """Options of the ``ecs`` runner (EcsRunTaskOperator on Fargate).
 
     The task definition defaults to ``candlelake[-<stage>][-<user>]`` (``-prod`` is omitted,
@@ -160,8 +171,7 @@ class EcsSettings:
         return "-".join(parts)
 
 
-@dataclass(frozen=True)
-class StageSettings:
+class StageSettings(_Settings):
     """Everything a candlelake DAG needs for one stage; immutable once loaded."""
 
     stage: Stage
@@ -169,7 +179,7 @@ class StageSettings:
     schedule: str = "20 1 * * *"
     start_date: str = "2024-01-01"
     catchup: bool = False
-    retries: int = 0
+    retries: int = Field(0, ge=0)
     retry_delay_minutes: float = 5.0
     execution_timeout_minutes: float | None = 120.0
     description: str = "Daily OHLCV data download."
@@ -187,11 +197,11 @@ class StageSettings:
     # Where runs of the local runner leave their --report_json files (None: not written).
     report_dir: str | None = None
     # Environment of the download command (endpoint URLs and the like; no secrets here).
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = Field(default_factory=dict)
     runner: RunnerKind = "local"
-    docker: DockerSettings = field(default_factory=DockerSettings)
-    kubernetes: KubernetesSettings = field(default_factory=KubernetesSettings)
-    ecs: EcsSettings = field(default_factory=EcsSettings)
+    docker: DockerSettings = Field(default_factory=DockerSettings)
+    kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
+    ecs: EcsSettings = Field(default_factory=EcsSettings)
     # Alerts.
     email_on_failure: bool = False
     emails: tuple[str, ...] = ()
@@ -203,6 +213,22 @@ class StageSettings:
     # Backfill DAG.
     backfill_pool: str = "candlelake_backfill"
     backfill_max_days: int = 366
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, env: Mapping[str, str]) -> Mapping[str, str]:
+        for name in env:
+            if not _ENV_NAME.match(name):
+                raise ValueError(f'env entry {name!r} must be NAME = "string"')
+        return env
+
+    @model_validator(mode="after")
+    def _alerts_have_a_destination(self) -> StageSettings:
+        if self.email_on_failure and not self.emails:
+            raise ValueError("email_on_failure needs at least one address in emails")
+        if self.telegram_on_failure and not self.telegram_conn_id:
+            raise ValueError("telegram_on_failure needs telegram_conn_id")
+        return self
 
 
 def _stage_defaults(stage: Stage) -> dict[str, Any]:
@@ -228,15 +254,6 @@ def _stage_defaults(stage: Stage) -> dict[str, Any]:
     }
 
 
-_NESTED: dict[str, type] = {
-    "docker": DockerSettings,
-    "kubernetes": KubernetesSettings,
-    "ecs": EcsSettings,
-}
-_TUPLE_FIELDS = {"emails", "subnets", "security_groups", "extra_args"}
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
 def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in over.items():
@@ -247,40 +264,33 @@ def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]
     return merged
 
 
-def _build(cls: type, values: Mapping[str, Any], where: str) -> Any:
-    """Instantiate a settings dataclass, rejecting unknown keys (typos must not pass silently)."""
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise SettingsError(
-            f"{where}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-        )
-    kwargs: dict[str, Any] = {}
-    for key, value in values.items():
-        if key in _NESTED and cls is StageSettings:
-            kwargs[key] = _build(_NESTED[key], value, f"{where}.{key}")
-        elif key in _TUPLE_FIELDS:
-            kwargs[key] = (value,) if isinstance(value, str) else tuple(value)
+def _known(loc: tuple[int | str, ...]) -> list[str]:
+    model: type[BaseModel] = StageSettings
+    for part in loc:
+        annotation = model.model_fields[str(part)].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            break
+        model = annotation
+    return sorted(model.model_fields)
+
+
+def _error_text(exc: ValidationError) -> str:
+    """One line per problem: unknown keys (with the known ones), else key, value and rule."""
+    unknown: dict[tuple[int | str, ...], list[str]] = {}
+    problems = []
+    for err in exc.errors():
+        loc = err["loc"]
+        if err["type"] == "extra_forbidden":
+            unknown.setdefault(loc[:-1], []).append(".".join(map(str, loc)))
+        elif not loc:  # a model-level rule
+            problems.append(str(err["msg"]).removeprefix("Value error, "))
         else:
-            kwargs[key] = value
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:
-        raise SettingsError(f"{where}: {exc}") from exc
-
-
-def _validate(settings: StageSettings, where: str) -> None:
-    if settings.runner not in RUNNERS:
-        raise SettingsError(f"{where}: runner {settings.runner!r} is not one of {', '.join(RUNNERS)}")
-    if settings.retries < 0:
-        raise SettingsError(f"{where}: retries must be >= 0, got {settings.retries}")
-    for name, value in settings.env.items():
-        if not _ENV_NAME.match(name) or not isinstance(value, str):
-            raise SettingsError(f'{where}: env entry {name!r} must be NAME = "string"')
-    if settings.email_on_failure and not settings.emails:
-        raise SettingsError(f"{where}: email_on_failure needs at least one address in emails")
-    if settings.telegram_on_failure and not settings.telegram_conn_id:
-        raise SettingsError(f"{where}: telegram_on_failure needs telegram_conn_id")
+            key = ".".join(map(str, loc))
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(f"{key} {err['input']!r}: {msg}")
+    for parent, keys in unknown.items():
+        problems.insert(0, f"unknown setting(s) {', '.join(keys)}; known: {', '.join(_known(parent))}")
+    return "; ".join(problems)
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -337,11 +347,14 @@ def load_settings(
     if merged.get("stage") != name.stage:
         raise SettingsError(f"{file}: the stage comes from the file name and cannot be set")
     where = f"{file} (DAG {name.dag_id})"
-    settings: StageSettings = _build(StageSettings, merged, where)
-    settings = dataclasses.replace(
-        settings,
-        lake_url=_resolve_lake(settings.lake_url, file.parent),
-        report_dir=_resolve_lake(settings.report_dir, file.parent) if settings.report_dir else None,
+    try:
+        settings = StageSettings.model_validate(merged)
+    except ValidationError as exc:
+        raise SettingsError(f"{where}: {_error_text(exc)}") from None
+    settings = settings.model_copy(
+        update={
+            "lake_url": _resolve_lake(settings.lake_url, file.parent),
+            "report_dir": _resolve_lake(settings.report_dir, file.parent) if settings.report_dir else None,
+        }
     )
-    _validate(settings, where)
     return name, settings

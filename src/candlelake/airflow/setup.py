@@ -10,12 +10,13 @@ the operator sized them).
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel
 
 from candlelake.airflow.settings import SettingsError, StageSettings, load_settings, parse_dag_file
 
@@ -39,9 +40,9 @@ def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
     """Every string in a settings object, with its dotted setting name."""
     if isinstance(value, str):
         yield path, value
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        for f in dataclasses.fields(value):
-            yield from _strings(getattr(value, f.name), f"{path}.{f.name}".lstrip("."))
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _strings(getattr(value, name), f"{path}.{name}".lstrip("."))
     elif isinstance(value, dict):
         for key, item in value.items():
             yield from _strings(item, f"{path}.{key}")
