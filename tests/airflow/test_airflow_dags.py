@@ -122,7 +122,8 @@ class _Vars:
         self._values = values
 
     def __getattr__(self, name: str) -> str:
-        return self._values[name]
+        # Variables a test does not care about render as a visible placeholder.
+        return self._values.get(name, f"<var {name}>")
 
     def get(self, name: str, default: str = "") -> str:
         return self._values.get(name, default)
@@ -199,6 +200,8 @@ def test_ecs_runner_has_upstreams_settings(bag: DagBag) -> None:
         preprod_s3_data_bucket="cryptokaizen-data.preprod",
         preprod_ecs_cluster="cluster-1",
         ecs_public_subnet1="subnet-1",
+        ecs_public_subnet2="subnet-2",
+        ecs_public_subnet3="subnet-3",
         ecs_public_sg="sg-1",
     )
     assert isinstance(task, EcsRunTaskOperator)
@@ -208,10 +211,13 @@ def test_ecs_runner_has_upstreams_settings(bag: DagBag) -> None:
         "FARGATE",
     )
     assert task.awslogs_group == "/ecs/candlelake-preprod"
-    assert task.awslogs_stream_prefix == "ecs/candlelake-preprod"
+    assert (task.awslogs_stream_prefix, task.container_name) == ("ecs", "candlelake-preprod")
+    assert task.awslogs_region == task.region_name == "eu-north-1"
+    # The triggerer waits (deferrable), long enough for the 2 h execution timeout, not 1e6 polls.
+    assert (task.deferrable, task.waiter_delay, task.waiter_max_attempts) == (True, 30, 241)
     assert task.network_configuration == {
         "awsvpcConfiguration": {
-            "subnets": ["subnet-1"],
+            "subnets": ["subnet-1", "subnet-2", "subnet-3"],
             "securityGroups": ["sg-1"],
             "assignPublicIp": "ENABLED",
         }

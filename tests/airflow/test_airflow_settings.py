@@ -73,6 +73,7 @@ CANDLELAKE_BINANCE_URL = "http://127.0.0.1:1"
 cpu = 1024
 [dags."test.one"]
 runner = "docker"
+lake_url = "s3://bucket"
 [dags."test.one".docker]
 image = "mine:1"
 """

@@ -223,6 +223,8 @@ class KubernetesRunner(Runner):
             ),
             "get_logs": True,
             "on_finish_action": "delete_pod",
+            # The triggerer follows the pod; no worker slot is held while it runs.
+            "deferrable": k.deferrable,
         }
         optional = {
             "kubernetes_conn_id": k.kubernetes_conn_id,
@@ -237,74 +239,6 @@ class KubernetesRunner(Runner):
         return {"arguments": [SUBCOMMAND, *args]}
 
 
-class EcsRunner(Runner):
-    """An ECS task, Fargate by default (EcsRunTaskOperator); the command is a container override.
-
-    Upstream's settings (§9) without its import-time Variable reads and without K1.
-    """
-
-    def __init__(self, settings: StageSettings, stage: Stage) -> None:
-        super().__init__(settings)
-        from airflow.providers.amazon.aws.operators.ecs import EcsRunTaskOperator
-
-        self.operator_class = EcsRunTaskOperator
-        self.stage = stage
-
-    @property
-    def task_definition(self) -> str:
-        return self.settings.ecs.task_definition_name(self.stage)
-
-    @property
-    def container_name(self) -> str:
-        # Upstream's convention: the container is named like its task definition.
-        return self.settings.ecs.container_name or self.task_definition
-
-    def static_kwargs(self) -> dict[str, Any]:
-        e = self.settings.ecs
-        kwargs: dict[str, Any] = {
-            "cluster": e.cluster,
-            "task_definition": self.task_definition,
-            "launch_type": e.launch_type.upper(),
-            "awslogs_group": e.awslogs_group or f"/ecs/{self.task_definition}",
-            "awslogs_stream_prefix": e.awslogs_stream_prefix or f"ecs/{self.container_name}",
-            "container_name": self.container_name,
-            "waiter_max_attempts": e.waiter_max_attempts,
-            "number_logs_exception": e.number_logs_exception,
-            "aws_conn_id": e.aws_conn_id,
-        }
-        if e.region:
-            kwargs["region_name"] = e.region
-            kwargs["awslogs_region"] = e.region
-        if e.platform_version:
-            kwargs["platform_version"] = e.platform_version
-        if e.subnets or e.security_groups:
-            kwargs["network_configuration"] = {
-                "awsvpcConfiguration": {
-                    "subnets": list(e.subnets),
-                    "securityGroups": list(e.security_groups),
-                    "assignPublicIp": "ENABLED" if e.assign_public_ip else "DISABLED",
-                }
-            }
-        return kwargs
-
-    def expand_kwargs(self, args: list[str]) -> dict[str, Any]:
-        e = self.settings.ecs
-        container: dict[str, Any] = {
-            "name": self.container_name,
-            "command": [SUBCOMMAND, *args],
-        }
-        if self.settings.env:
-            container["environment"] = [{"name": k, "value": v} for k, v in sorted(self.settings.env.items())]
-        overrides: dict[str, Any] = {
-            "containerOverrides": [container],
-            "cpu": str(e.cpu),
-            "memory": str(e.memory),
-        }
-        if e.ephemeral_storage_gib:
-            overrides["ephemeralStorage"] = {"sizeInGiB": e.ephemeral_storage_gib}
-        return {"overrides": overrides}
-
-
 def make_runner(settings: StageSettings, stage: Stage) -> Runner:
     """The runner chosen by ``settings.runner``."""
     if settings.runner == "local":
@@ -314,5 +248,7 @@ def make_runner(settings: StageSettings, stage: Stage) -> Runner:
     if settings.runner == "kubernetes":
         return KubernetesRunner(settings)
     if settings.runner == "ecs":
+        from candlelake.airflow.ecs import EcsRunner
+
         return EcsRunner(settings, stage)
     raise ValueError(f"unknown runner {settings.runner!r}")

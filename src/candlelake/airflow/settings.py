@@ -26,9 +26,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-Stage = Literal["test", "preprod", "prod"]
+from candlelake.airflow.runner_settings import (
+    DockerSettings,
+    EcsSettings,
+    KubernetesSettings,
+    Settings,
+    Stage,
+)
+
 RunnerKind = Literal["local", "docker", "kubernetes", "ecs"]
 STAGES: tuple[Stage, ...] = get_args(Stage)
 RUNNERS: tuple[RunnerKind, ...] = get_args(RunnerKind)
@@ -36,18 +43,6 @@ SETTINGS_FILE_NAME = "candlelake_dags.toml"
 _TASK_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 _TASK_ID_MAX = 200
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-class _Settings(BaseModel):
-    """Base of the settings models: immutable, and unknown keys are errors (typos must not pass)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    @field_validator("emails", "subnets", "security_groups", "extra_args", mode="before", check_fields=False)
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        # `emails = "a@x"` means one address, as a list of one would.
-        return (value,) if isinstance(value, str) else value
 
 
 class SettingsError(ValueError):
@@ -107,71 +102,7 @@ class Job:
         return task_id
 
 
-class DockerSettings(_Settings):
-    """Options of the ``docker`` runner (DockerOperator)."""
-
-    image: str = "candlelake:latest"
-    docker_url: str = "unix://var/run/docker.sock"
-    network_mode: str | None = None
-    auto_remove: Literal["never", "success", "force"] = "success"
-    docker_conn_id: str | None = None
-
-
-class KubernetesSettings(_Settings):
-    """Options of the ``kubernetes`` runner (KubernetesPodOperator)."""
-
-    image: str = "candlelake:latest"
-    namespace: str = "default"
-    kubernetes_conn_id: str | None = None
-    in_cluster: bool | None = None
-    service_account_name: str | None = None
-    image_pull_policy: str | None = None
-    cpu_request: str = "250m"
-    memory_request: str = "512Mi"
-    memory_limit: str | None = "1Gi"
-
-
-class EcsSettings(_Settings):
-    """Options of the ``ecs`` runner (EcsRunTaskOperator on Fargate).
-
-    The task definition defaults to ``candlelake[-<stage>][-<user>]`` (``-prod`` is omitted,
-    upstream's ``cmamp`` naming); unlike upstream no stage/user combination is rejected (K1).
-    """
-
-    cluster: str = "candlelake"
-    task_definition: str | None = None
-    task_definition_prefix: str = "candlelake"
-    user: str | None = None
-    container_name: str | None = None
-    launch_type: str = "FARGATE"
-    cpu: int = 256
-    memory: int = 512
-    assign_public_ip: bool = False
-    subnets: tuple[str, ...] = ()
-    security_groups: tuple[str, ...] = ()
-    region: str | None = None
-    aws_conn_id: str | None = "aws_default"
-    awslogs_group: str | None = None
-    awslogs_stream_prefix: str | None = None
-    ephemeral_storage_gib: int | None = None
-    platform_version: str | None = None
-    # Upstream's workaround for apache/airflow#33711: never give up waiting on a long task.
-    waiter_max_attempts: int = 1_000_000
-    number_logs_exception: int = 200
-
-    def task_definition_name(self, stage: Stage) -> str:
-        """The task definition to run: explicit, or derived from stage and user."""
-        if self.task_definition:
-            return self.task_definition
-        parts = [self.task_definition_prefix]
-        if stage != "prod":
-            parts.append(stage)
-        if self.user:
-            parts.append(self.user)
-        return "-".join(parts)
-
-
-class StageSettings(_Settings):
+class StageSettings(Settings):
     """Everything a candlelake DAG needs for one stage; immutable once loaded."""
 
     stage: Stage
@@ -236,7 +167,6 @@ def _stage_defaults(stage: Stage) -> dict[str, Any]:
     if stage == "test":
         return {
             "stage": stage,
-            "lake_url": "demo-lake",
             "retries": 0,
             "email_on_failure": False,
             "telegram_on_failure": False,
@@ -301,6 +231,16 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise SettingsError(f"{path}: invalid TOML: {exc}") from exc
 
 
+def _default_test_lake(runner: str) -> str:
+    """The test stage's lake: a folder beside the settings for the local runner, else the
+    upstream test bucket's Variable (a container cannot see the Airflow host's folders)."""
+    return "demo-lake" if runner == "local" else "s3://{{ var.value.test_s3_data_bucket }}"
+
+
+def _is_local(lake_url: str) -> bool:
+    return lake_url.startswith("file://") or ("://" not in lake_url and "{{" not in lake_url)
+
+
 def _resolve_lake(lake_url: str, base_dir: Path) -> str:
     """Make a relative local lake path absolute against the settings file's folder.
 
@@ -347,10 +287,16 @@ def load_settings(
     if merged.get("stage") != name.stage:
         raise SettingsError(f"{file}: the stage comes from the file name and cannot be set")
     where = f"{file} (DAG {name.dag_id})"
+    merged.setdefault("lake_url", _default_test_lake(merged.get("runner", "local")))
     try:
         settings = StageSettings.model_validate(merged)
     except ValidationError as exc:
         raise SettingsError(f"{where}: {_error_text(exc)}") from None
+    if settings.runner != "local" and _is_local(settings.lake_url):
+        raise SettingsError(
+            f"{where}: lake_url {settings.lake_url!r} is a folder on the Airflow host, which the "
+            f"{settings.runner} runner's container cannot see; use an object store URL (s3://...)"
+        )
     settings = settings.model_copy(
         update={
             "lake_url": _resolve_lake(settings.lake_url, file.parent),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,6 +25,29 @@ def _parse_date(value: str | None) -> dt.date | None:
         return dt.date.fromisoformat(value)
     except ValueError as exc:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def _stage_settings(stage: str, settings: Path | None, dag_id: str | None) -> Any:
+    from candlelake.airflow.settings import SETTINGS_FILE_NAME, SettingsError, load_settings
+
+    folder = settings.parent if settings else Path.cwd()
+    name = dag_id or f"{stage}.candlelake"
+    if not name.startswith(f"{stage}."):
+        raise UsageError(f"--dag-id {name!r} must start with the stage, e.g. {stage}.my_dag")
+    try:
+        # The local runner here: only the container settings matter, not the lake.
+        return load_settings(
+            folder / f"{name}.py",
+            {"runner": "local", "lake_url": "unused"},
+            settings_file=settings or folder / SETTINGS_FILE_NAME,
+        )[1]
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+STAGE_OPTION = typer.Option("--stage", help="test, preprod or prod.")
+SETTINGS_OPTION = typer.Option("--settings", help="The candlelake_dags.toml to read (default: ./).")
+DAG_OPTION = typer.Option("--dag-id", help='Apply this DAG\'s [dags."<dag_id>"] layer too.')
 
 
 def _need_airflow(command: str) -> None:
@@ -66,6 +90,39 @@ def register(app: typer.Typer) -> None:
         if not ok:
             typer.echo("some Variables, Connections or pools are missing (see above)", err=True)
         raise typer.Exit(0 if ok else 1)
+
+    @airflow_app.command("ecs-task-definition")
+    def ecs_task_definition_command(
+        stage: Annotated[str, STAGE_OPTION],
+        image: Annotated[str, typer.Option("--image", help="The candlelake image (Dockerfile).")],
+        role: Annotated[str | None, typer.Option("--role", help="Task role ARN (S3 access).")] = None,
+        execution_role: Annotated[
+            str | None, typer.Option("--execution-role", help="Execution role ARN (image pull, logs).")
+        ] = None,
+        settings: Annotated[Path | None, SETTINGS_OPTION] = None,
+        dag_id: Annotated[str | None, DAG_OPTION] = None,
+    ) -> None:
+        """Print the ECS task definition (JSON for `aws ecs register-task-definition --cli-input-json`)."""
+        from candlelake.airflow.containers import ecs_task_definition
+
+        loaded = _stage_settings(stage, settings, dag_id)
+        body = ecs_task_definition(
+            loaded.ecs, loaded.stage, image, task_role_arn=role, execution_role_arn=execution_role
+        )
+        typer.echo(json.dumps(body, indent=2))
+
+    @airflow_app.command("pod-template")
+    def pod_template_command(
+        stage: Annotated[str, STAGE_OPTION],
+        image: Annotated[str | None, typer.Option("--image", help="Default: kubernetes.image.")] = None,
+        settings: Annotated[Path | None, SETTINGS_OPTION] = None,
+        dag_id: Annotated[str | None, DAG_OPTION] = None,
+    ) -> None:
+        """Print a Kubernetes pod template (JSON, valid YAML) matching the kubernetes runner's pod."""
+        from candlelake.airflow.containers import kubernetes_pod_template
+
+        loaded = _stage_settings(stage, settings, dag_id)
+        typer.echo(json.dumps(kubernetes_pod_template(loaded.kubernetes, image), indent=2))
 
     @app.command("demo")
     def demo(
