@@ -31,6 +31,9 @@ def ecs_task_definition(
         "image": image,
         "essential": True,
         "entryPoint": ENTRYPOINT,
+        # The EC2 launch type needs a container-level memory; a soft reservation (not a
+        # hard limit) never caps the process below the task's memory override.
+        "memoryReservation": ecs.memory,
         "logConfiguration": {
             "logDriver": "awslogs",
             "options": {
