@@ -40,7 +40,10 @@ TOKEN = "99:deployment-token"
 
 
 def _settings(lake: Path, failing_lake: Path, sim_url: str, bad_sim_url: str) -> str:
-    env = 'CANDLELAKE_BINANCE_URL = "{0}"\nCANDLELAKE_BINANCE_ARCHIVE_URL = "{0}"\nCANDLELAKE_REST_ATTEMPTS = "2"\n'
+    env = (
+        'CANDLELAKE_BINANCE_URL = "{0}"\nCANDLELAKE_BINANCE_ARCHIVE_URL = "{0}"\n'
+        'CANDLELAKE_REST_ATTEMPTS = "2"\n'
+    )
     return f"""
 [stages.test]
 lake_url = {json.dumps(str(lake))}
