@@ -226,6 +226,18 @@ def _scan(
     return table.select(selected)
 
 
+def files_dataset(fs: AbstractFileSystem, root: str, files: list[str], schema: pa.Schema) -> ds.Dataset:
+    """Lake files as one Arrow dataset, partition columns taken from their hive paths."""
+    return ds.dataset(
+        files,
+        schema=schema,
+        format="parquet",
+        filesystem=fs,
+        partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"),
+        partition_base_dir=root,
+    )
+
+
 def _load(
     fs: AbstractFileSystem,
     root: str,
@@ -236,14 +248,7 @@ def _load(
     start_ms: int | None,
     end_ms: int | None,
 ) -> pa.Table:
-    dataset = ds.dataset(
-        files,
-        schema=schema,
-        format="parquet",
-        filesystem=fs,
-        partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"),
-        partition_base_dir=root,
-    )
+    dataset = files_dataset(fs, root, files, schema)
     condition = None
     ts = ds.field("timestamp")
     for part in (

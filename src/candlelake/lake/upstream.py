@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 
 from candlelake.lake import layout
 from candlelake.lake.foreign import is_foreign, one_row_per_minute
+from candlelake.lake.reader import files_dataset
 from candlelake.lake.schema import OHLCV_COLUMNS, PARTITION_SCHEMA, DayMeta, lake_schema
 from candlelake.lake.storage import DatasetLocation
 from candlelake.lake.writer import LakeWriter
@@ -102,14 +102,7 @@ def convert_upstream(location: DatasetLocation, *, remove_foreign: bool = False)
     for directory, files in sorted(_partitions(location).items()):
         symbol, _, _ = layout.parse_partition_dir(posixpath.relpath(directory, root))
         report.foreign_files += len(files)
-        rows = ds.dataset(
-            files,
-            schema=schema,
-            format="parquet",
-            filesystem=fs,
-            partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"),
-            partition_base_dir=root,
-        ).to_table()
+        rows = files_dataset(fs, root, files, schema).to_table()
         report.rows_read += rows.num_rows
         rows = one_row_per_minute(rows.schema.empty_table(), rows)
         report.rows_kept += rows.num_rows
