@@ -306,3 +306,17 @@ def test_alert_settings_are_part_of_the_serialized_dag(tmp_path: Path) -> None:
     first, second = serialized("a@example.test"), serialized("b@example.test")
     assert first != second
     assert "b@example.test" in second
+
+
+def test_upstreams_schedule_variable_is_refused_loudly_when_it_differs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "test.sched.py").write_text(
+        "from candlelake.airflow.factory import build_download_dag\n"
+        f"dag = build_download_dag(__file__, jobs={JOBS!r})\n"
+    )
+    monkeypatch.setenv("AIRFLOW_VAR_TEST.SCHED_SCHEDULE", "0 3 * * *")
+    (message,) = DagBag(dag_folder=str(tmp_path)).import_errors.values()
+    assert "test.sched_schedule" in message and "'0 3 * * *' is not used" in message
+    monkeypatch.setenv("AIRFLOW_VAR_TEST.SCHED_SCHEDULE", "20 1 * * *")  # the same: honoured as is
+    assert DagBag(dag_folder=str(tmp_path)).import_errors == {}

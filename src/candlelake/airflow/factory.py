@@ -29,7 +29,7 @@ from airflow.sdk import DAG, CronTriggerTimetable, TriggerRule
 from candlelake.airflow.command import Window, download_bulk_args
 from candlelake.airflow.notifiers import FailureAlertOperator
 from candlelake.airflow.runners import make_runner
-from candlelake.airflow.settings import DagName, Job, StageSettings, load_settings
+from candlelake.airflow.settings import DagName, Job, SettingsError, StageSettings, load_settings
 
 JobLike = Job | Sequence[str]
 
@@ -124,8 +124,28 @@ def build_download_dag(
     return build_download_dag_from_settings(name, settings, [as_job(j) for j in jobs])
 
 
+def check_schedule_variable(dag_id: str, settings: StageSettings) -> None:
+    """Refuse, at parse time, upstream's ``<dag_id>_schedule`` Variable when it disagrees.
+
+    Upstream read the schedule from that Variable; here it is the ``schedule`` setting. A
+    Variable left over from upstream that says something else would be silently ignored,
+    so the DAG fails to import instead and says what to do. One Variable lookup per parse.
+    """
+    from airflow.sdk import Variable
+
+    key = f"{dag_id}_schedule"
+    value = Variable.get(key, default=None)
+    if value is not None and str(value).strip() != settings.schedule:
+        raise SettingsError(
+            f"DAG {dag_id}: the Variable {key} = {str(value)!r} is not used; the schedule is "
+            f"{settings.schedule!r} from candlelake_dags.toml. Set schedule = {str(value).strip()!r} in "
+            f'[dags."{dag_id}"] and delete the Variable (docs/operations.md, "Migrating from upstream")'
+        )
+
+
 def build_download_dag_from_settings(name: DagName, settings: StageSettings, jobs: Sequence[Job]) -> DAG:
     """Build the DAG from already loaded settings (the testable core of the factory)."""
+    check_schedule_variable(name.dag_id, settings)
     if not jobs:
         raise ValueError(f"DAG {name.dag_id}: at least one job is needed")
     task_ids = [job.task_id(settings.download_mode) for job in jobs]
