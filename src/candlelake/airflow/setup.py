@@ -65,11 +65,12 @@ def _connections(settings: StageSettings) -> dict[str, str]:
     return {name: conn for name, conn in used.items() if conn}
 
 
-def requirements(dag_folder: Path, task_pools: dict[str, set[str]]) -> Requirements:
+def requirements(dag_folder: Path, parsed: dict[str, ParsedDag]) -> Requirements:
     """What the candlelake DAG files in ``dag_folder`` need.
 
-    ``task_pools`` maps each parsed DAG id to the pools its tasks name (see
-    :func:`parse_pools`). Files not named ``{stage}.{name}.py`` are not candlelake DAGs.
+    ``parsed`` holds, per DAG id, the pools and runner seen when Airflow parsed the folder
+    (see :func:`parse_dags`; a DAG file may choose its runner in Python). Files not named
+    ``{stage}.{name}.py`` are not candlelake DAGs.
     """
     needs = Requirements()
     for file in sorted(dag_folder.glob("*.py")):
@@ -77,32 +78,55 @@ def requirements(dag_folder: Path, task_pools: dict[str, set[str]]) -> Requireme
             name = parse_dag_file(file)
         except SettingsError:
             continue
-        _, settings = load_settings(file)
         who = name.dag_id
-        for setting, text in _strings(settings, ""):
+        seen = parsed.get(who, ParsedDag())
+        _, settings = load_settings(file, {"runner": seen.runner} if seen.runner else None)
+        derived: list[tuple[str, str]] = []
+        if settings.runner == "ecs":  # defaults computed from the stage, not stored in fields
+            subnets, groups = settings.ecs.network()
+            derived += [("ecs.cluster", settings.ecs.cluster_name(name.stage))]
+            derived += [("ecs.subnets", s) for s in subnets] + [("ecs.security_groups", g) for g in groups]
+        for setting, text in [*_strings(settings, ""), *derived]:
             for var in _REQUIRED_VAR.findall(text):
                 needs.variables.setdefault(var, set()).add(f"{who}: {setting}")
             for var in _OPTIONAL_VAR.findall(text):
                 needs.optional_variables.setdefault(var, set()).add(f"{who}: {setting}")
         for setting, conn in _connections(settings).items():
             needs.connections.setdefault(conn, set()).add(f"{who}: {setting}")
-        for pool in task_pools.get(who, set()):
+        for pool in seen.pools:
             needs.pools.setdefault(pool, set()).add(who)
     return needs
 
 
-def parse_pools(dag_folder: Path) -> dict[str, set[str]]:
-    """Parse the folder with Airflow and return the pools (other than the default) per DAG."""
+@dataclass(frozen=True)
+class ParsedDag:
+    pools: frozenset[str] = frozenset()
+    runner: str | None = None
+
+
+_RUNNER_OF_OPERATOR = {
+    "EcsDownloadOperator": "ecs",
+    "EcsRunTaskOperator": "ecs",
+    "DockerOperator": "docker",
+    "KubernetesPodOperator": "kubernetes",
+    "DownloadBulkOperator": "local",
+}
+
+
+def parse_dags(dag_folder: Path) -> dict[str, ParsedDag]:
+    """Parse the folder with Airflow: per DAG, its pools (besides the default) and runner."""
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(dag_folder))
     if bag.import_errors:
         file, error = next(iter(bag.import_errors.items()))
         raise SettingsError(f"{file}: {error.strip().splitlines()[-1]}")
-    return {
-        dag_id: {t.pool for t in dag.tasks if t.pool and t.pool != "default_pool"}
-        for dag_id, dag in bag.dags.items()
-    }
+    parsed = {}
+    for dag_id, dag in bag.dags.items():
+        runners = {_RUNNER_OF_OPERATOR.get(t.task_type) for t in dag.tasks} - {None}
+        pools = frozenset(t.pool for t in dag.tasks if t.pool and t.pool != "default_pool")
+        parsed[dag_id] = ParsedDag(pools, next(iter(runners)) if len(runners) == 1 else None)
+    return parsed
 
 
 def apply(needs: Requirements, *, pool_slots: int, check_only: bool) -> tuple[list[str], bool]:

@@ -78,10 +78,10 @@ def register(app: typer.Typer) -> None:
             raise UsageError(f"--dags {str(dags)!r} is not a folder")
         _need_airflow("airflow setup")
         from candlelake.airflow.settings import SettingsError
-        from candlelake.airflow.setup import apply, parse_pools, requirements
+        from candlelake.airflow.setup import apply, parse_dags, requirements
 
         try:
-            needs = requirements(dags, parse_pools(dags))
+            needs = requirements(dags, parse_dags(dags))
         except SettingsError as exc:
             raise UsageError(str(exc)) from exc
         lines, ok = apply(needs, pool_slots=pool_slots, check_only=check_only)
