@@ -100,7 +100,7 @@ def failure_alert(settings: StageSettings, labels_task_id: str | None = None) ->
         channels=alert_channels(settings, labels_task_id),
         labels_task_id=labels_task_id,
         trigger_rule=TriggerRule.ALL_DONE,
-        # Broken channels are retried inside the task; a task retry would repeat the others.
+        # The hooks retry a broken channel; a task retry would repeat the channels that worked.
         retries=0,
     )
 

@@ -8,8 +8,9 @@ not be able to evaluate templates (and so read Variables or Connections).
 :class:`FailureAlertOperator` is the ``all_done`` task of the DAG factory: it runs once,
 after every download of the run finished, and skips when none failed. Its channels are
 plain settings (a templated, hence serialized, field), so changing an alert setting
-changes the DAG's version. A broken channel is retried inside the same try; a channel
-that worked is never sent again, and the task never retries as a whole.
+changes the DAG's version. A broken channel is retried (by its provider's hook, and with
+``attempts`` inside the same try); a channel that worked is never sent again, and the task
+never retries as a whole.
 """
 
 from __future__ import annotations
@@ -279,8 +280,9 @@ class FailureAlertOperator(BaseOperator):
 
     ``channels`` is a templated field: it is rendered at run time (Variables in addresses
     work) and it is part of the serialized DAG, so a changed alert setting is a new DAG
-    version. A channel that fails is tried again up to ``attempts`` times within this try;
-    one that worked is never repeated. The task fails after all channels had their turn.
+    version. A channel that fails is tried again up to ``attempts`` times within this try
+    (on top of its hook's own retries); one that worked is never repeated. The task fails
+    after all channels had their turn.
     """
 
     template_fields: Sequence[str] = ("channels",)
@@ -292,7 +294,9 @@ class FailureAlertOperator(BaseOperator):
         *,
         channels: Sequence[Mapping[str, Any]],
         labels_task_id: str | None = None,
-        attempts: int = 3,
+        # The providers' hooks already retry a send (Telegram 5 times); more attempts here
+        # multiply those. Each attempt retries only the channels that have not worked.
+        attempts: int = 1,
         attempt_delay_s: float = 2.0,
         **kwargs: Any,
     ) -> None:
