@@ -29,7 +29,7 @@ from candlelake.airflow.factory import (
     failure_alert,
     start_date,
 )
-from candlelake.airflow.notifiers import LABELS_KEY
+from candlelake.airflow.failure_report import LABELS_KEY
 from candlelake.airflow.runners import Runner, make_runner
 from candlelake.airflow.settings import DagName, Job, StageSettings, load_settings
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.amazon.aws.operators.ecs import EcsRunTaskOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from candlelake.airflow.notifiers import SUMMARY_KEY
+from candlelake.airflow.failure_report import SUMMARY_KEY
 from candlelake.airflow.runners import SUBCOMMAND, SUMMARY_PREFIX, USAGE_EXIT_CODE, Runner
 from candlelake.airflow.settings import SettingsError, Stage, StageSettings
 

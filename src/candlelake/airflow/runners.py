@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from candlelake.airflow.notifiers import SUMMARY_KEY
+from candlelake.airflow.failure_report import SUMMARY_KEY
 from candlelake.airflow.settings import Stage, StageSettings
 
 if TYPE_CHECKING:
