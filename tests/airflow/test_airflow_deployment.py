@@ -91,7 +91,8 @@ def test_operator_deployment_end_to_end(
     for name in (DAILY, BACKFILL):
         shutil.copy(REPO / "dags" / f"{name}.py", dags / f"{name}.py")
     shutil.copy(REPO / "dags" / f"{DAILY}.py", dags / f"{FAILING}.py")
-    good, bad = SimConfig(seed=41), SimConfig(seed=42, fail_symbols=("futures:BTCUSDT",))
+    # Both jobs of the failing DAG fail, each at its own time (one symbol each).
+    good, bad = SimConfig(seed=41), SimConfig(seed=42, fail_symbols=("futures:BTCUSDT", "spot:ETHUSDT"))
     with Simulator(good) as sim, Simulator(bad) as bad_sim:
         (dags / "candlelake_dags.toml").write_text(_settings(lake, failing_lake, sim.url, bad_sim.url))
         conns = {
@@ -139,7 +140,8 @@ def test_operator_deployment_end_to_end(
         "spot v7 2024-02-18",
     ]
 
-    # The failing DAG: both runs failed, one alert per run and channel, only the futures job.
+    # The failing DAG: both runs failed; one alert per run and channel, sent after both jobs
+    # had failed, naming both (an alert at the first failure would name only one).
     assert [r["state"] for r in failing] == ["failed", "failed"]
     mails = smtp_inbox.wait_for(2)
     messages = telegram_api.wait_for_messages(2)
@@ -148,7 +150,7 @@ def test_operator_deployment_end_to_end(
     assert any("window: 2024-02-19" in t for t in texts)
     assert any(f"window: {yesterday}" in t for t in texts)
     for text in texts:
-        assert FUTURES in text and f"{SPOT}:" not in text and "end_download" not in text
+        assert "failed jobs (2)" in text and FUTURES in text and SPOT in text and "end_download" not in text
         assert af.url + f"/dags/{FAILING}/runs/" in text  # links use [api] base_url
         assert "done: 2 symbols" in text
     assert {m.rcpt_tos[0] for m in mails} == {"oncall@example.test"}
