@@ -156,3 +156,28 @@ def test_long_container_runs_wait_in_the_triggerer(tmp_path: Path) -> None:
     # Enough polls for the 2 h execution timeout, not upstream's 1e6 (a hung task would wait ~a year).
     assert task.waiter_delay * task.waiter_max_attempts >= 120 * 60
     assert task.waiter_max_attempts < 1000
+
+
+def test_pod_exit_code_is_read_from_the_base_container() -> None:
+    # What KubernetesDownloadOperator turns into AirflowFailException (code 2); the pod
+    # operator's own cleanup needs a cluster, so only the pod reading is exercised here.
+    from kubernetes.client import models as k8s
+
+    from candlelake.airflow.pods import KubernetesDownloadOperator, container_exit_code
+
+    def status(name: str, code: int | None) -> k8s.V1ContainerStatus:
+        state = k8s.V1ContainerState(
+            terminated=k8s.V1ContainerStateTerminated(exit_code=code) if code is not None else None
+        )
+        return k8s.V1ContainerStatus(
+            name=name, state=state, image="i", image_id="", ready=False, restart_count=0
+        )
+
+    pod = k8s.V1Pod(status=k8s.V1PodStatus(container_statuses=[status("istio-proxy", 0), status("base", 2)]))
+    assert container_exit_code(pod, "base") == 2
+    assert container_exit_code(pod, "other") is None
+    assert container_exit_code(k8s.V1Pod(status=k8s.V1PodStatus()), "base") is None
+    task = build_download_dag(Path("/x/prod.k8s.py"), JOBS, runner="kubernetes", lake_url="s3://b").get_task(
+        TASK
+    )
+    assert isinstance(task, KubernetesDownloadOperator)

@@ -200,45 +200,6 @@ class DockerRunner(Runner):
         return {"command": [SUBCOMMAND, *args]}
 
 
-class KubernetesRunner(Runner):
-    """A pod (KubernetesPodOperator); ``arguments`` go to the image's entrypoint."""
-
-    def __init__(self, settings: StageSettings) -> None:
-        super().__init__(settings)
-        from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-
-        self.operator_class = KubernetesPodOperator
-
-    def static_kwargs(self) -> dict[str, Any]:
-        from kubernetes.client import models as k8s
-
-        k = self.settings.kubernetes
-        limits = {"memory": k.memory_limit} if k.memory_limit else None
-        kwargs: dict[str, Any] = {
-            "image": k.image,
-            "namespace": k.namespace,
-            "env_vars": dict(self.settings.env),
-            "container_resources": k8s.V1ResourceRequirements(
-                requests={"cpu": k.cpu_request, "memory": k.memory_request}, limits=limits
-            ),
-            "get_logs": True,
-            "on_finish_action": "delete_pod",
-            # The triggerer follows the pod; no worker slot is held while it runs.
-            "deferrable": k.deferrable,
-        }
-        optional = {
-            "kubernetes_conn_id": k.kubernetes_conn_id,
-            "in_cluster": k.in_cluster,
-            "service_account_name": k.service_account_name,
-            "image_pull_policy": k.image_pull_policy,
-        }
-        kwargs.update({key: v for key, v in optional.items() if v is not None})
-        return kwargs
-
-    def expand_kwargs(self, args: list[str]) -> dict[str, Any]:
-        return {"arguments": [SUBCOMMAND, *args]}
-
-
 def make_runner(settings: StageSettings, stage: Stage) -> Runner:
     """The runner chosen by ``settings.runner``."""
     if settings.runner == "local":
@@ -246,6 +207,8 @@ def make_runner(settings: StageSettings, stage: Stage) -> Runner:
     if settings.runner == "docker":
         return DockerRunner(settings)
     if settings.runner == "kubernetes":
+        from candlelake.airflow.pods import KubernetesRunner
+
         return KubernetesRunner(settings)
     if settings.runner == "ecs":
         from candlelake.airflow.ecs import EcsRunner

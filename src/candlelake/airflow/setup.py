@@ -109,6 +109,7 @@ _RUNNER_OF_OPERATOR = {
     "EcsRunTaskOperator": "ecs",
     "DockerOperator": "docker",
     "KubernetesPodOperator": "kubernetes",
+    "KubernetesDownloadOperator": "kubernetes",
     "DownloadBulkOperator": "local",
 }
 
