@@ -20,4 +20,6 @@ def test_bad_input_table_in_docs_matches_the_test_list():
 
     text = (DOCS / "reliability.md").read_text()
     block = text[text.index(CASES_BEGIN) : text.index(CASES_END) + len(CASES_END)]
-    assert block == render_cases(), "run: uv run python -m tests.reliability.bad_inputs --write docs/reliability.md"
+    assert block == render_cases(), (
+        "run: uv run python -m tests.reliability.bad_inputs --write docs/reliability.md"
+    )

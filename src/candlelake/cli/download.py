@@ -27,7 +27,7 @@ from candlelake.markets import check_symbol, parse_exchange, parse_market, parse
 from candlelake.progress import default_progress
 from candlelake.quality.report import RunReport
 from candlelake.signature import DatasetSignature, universe_token
-from candlelake.timeutil import Window
+from candlelake.timeutil import MINUTE_MS, Window, fmt_ms
 
 log = logging.getLogger("candlelake")
 
@@ -52,7 +52,7 @@ def run_job(job: DownloadJob, *, report_json: Path | None, assert_missing: bool)
     """
     if report_json is not None:
         check_report_path(report_json)
-    # Imported here: the engine pulls in the HTTP client and pyarrow.
+    # Imported here: the engine pulls in pyarrow, which --help must not load.
     from candlelake.engine import download
 
     received: list[signal.Signals] = []
@@ -85,9 +85,20 @@ def run_job(job: DownloadJob, *, report_json: Path | None, assert_missing: bool)
             _finish(report, report_json)
         return 128 + int(received[0])
     assert report is not None
+    report.foreign = _foreign_files(job, report)
     _finish(report, report_json)
     if report.failed:
         log.error("some data could not be downloaded; see the errors above")
+        return 1
+    if assert_missing and report.clamped:
+        # Decided (docs/airflow.md, "The window"): a window the exchange has not closed yet
+        # fails, retriably, instead of landing a partial day that looks complete.
+        log.error(
+            "the window ends at %s but the exchange's last closed minute is %s: "
+            "the window is not closed yet; run again after it closes",
+            fmt_ms(report.requested_end_ms - MINUTE_MS),
+            fmt_ms(report.window.end_ms - MINUTE_MS),
+        )
         return 1
     missing = report.symbols_with_missing()
     if assert_missing and missing:
@@ -107,6 +118,22 @@ def check_report_path(path: Path) -> None:
         ensure_local_writable(str(path.parent))
     except UsageError as exc:
         raise UsageError(f"cannot write the report to {path}: {exc}") from None
+
+
+def _foreign_files(job: DownloadJob, report: RunReport) -> list[str]:
+    """Upstream files in the month partitions this run touched (they would repeat minutes)."""
+    from candlelake.lake.foreign import foreign_files
+    from candlelake.lake.storage import DatasetLocation, url_of
+    from candlelake.timeutil import from_ms
+
+    if not report.symbols:
+        return []
+    location = DatasetLocation(report.dataset, aws_profile=job.aws_profile, endpoint_url=job.s3_endpoint_url)
+    fs, root = location.filesystem()
+    first = from_ms(report.window.start_ms).date()
+    last = from_ms(max(report.window.start_ms, report.requested_end_ms - MINUTE_MS)).date()
+    found = foreign_files(fs, root, [s.symbol for s in report.symbols], first, last)
+    return [url_of(fs, path) for path in found]
 
 
 def _finish(report: RunReport, report_json: Path | None) -> None:

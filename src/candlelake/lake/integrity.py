@@ -12,14 +12,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any
+import warnings
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from fsspec import AbstractFileSystem
 
+from candlelake.errors import UnreadableFile
 from candlelake.lake.schema import META_KEY, DayMeta
+from candlelake.lake.storage import url_of
 from candlelake.timeutil import fmt_ms
+
+OnError = Literal["raise", "skip"]
 
 
 class CorruptDayFile(ValueError):
@@ -135,3 +141,49 @@ def _clip_outside(gap: dict[str, Any], meta: DayMeta) -> dict[str, Any] | None:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+# -- reading a slice: name an unreadable file, never repeat a minute ----------------
+
+
+def readable_files(fs: AbstractFileSystem, files: list[str], on_error: OnError) -> list[str]:
+    """`files` without the unreadable ones (skip, with a warning), or an error naming the first."""
+    kept = []
+    for path in files:
+        cause = _unreadable(fs, path)
+        if cause is None:
+            kept.append(path)
+            continue
+        where = url_of(fs, path)
+        if on_error == "raise":
+            raise UnreadableFile(f"cannot read lake file {where}: {cause}", where)
+        warnings.warn(f"skipping unreadable lake file {where}: {cause}", stacklevel=6)
+    return kept
+
+
+def _unreadable(fs: AbstractFileSystem, path: str) -> str | None:
+    """Why a file cannot be read in full, or None if it can."""
+    try:
+        with fs.open(path, "rb") as handle:
+            pq.read_table(handle, page_checksum_verification=True)
+    except Exception as exc:
+        lines = str(exc).strip().splitlines()
+        return lines[0] if lines else type(exc).__name__
+    return None
+
+
+def drop_repeats(table: pa.Table) -> pa.Table:
+    """Keep the first row of each (pair, minute): a file holding another day's rows (a copy
+    under the wrong name) must not double them."""
+    if table.num_rows < 2:
+        return table
+    ts, pair = table.column("timestamp"), table.column("currency_pair")
+    n = table.num_rows
+    same = pc.and_(pc.equal(ts.slice(1), ts.slice(0, n - 1)), pc.equal(pair.slice(1), pair.slice(0, n - 1)))
+    if not pc.any(same).as_py():
+        return table
+    keep = pa.concat_arrays([pa.array([True]), pc.invert(same).combine_chunks()])
+    dropped = n - pc.sum(keep.cast(pa.int64())).as_py()
+    message = f"dropped {dropped} repeated (pair, minute) rows; a lake file holds another day's rows"
+    warnings.warn(message, stacklevel=4)
+    return table.filter(keep)

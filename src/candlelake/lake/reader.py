@@ -2,33 +2,33 @@
 
 Partitions are pruned by listing only the directories the request can touch
 (`currency_pair=`, `year=`, `month=`) and, for day files, by their names; no other file is
-opened. Files written by upstream (uuid names, several per month) are read the same way.
+opened. Files written by upstream (uuid names, several per month) are read too, with one
+row per minute (see `candlelake.lake.foreign`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import posixpath
-import warnings
 from collections.abc import Sequence
 from typing import Literal, overload
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from fsspec import AbstractFileSystem
 
-from candlelake.errors import UnreadableFile, UsageError
+from candlelake.errors import UsageError
 from candlelake.lake import layout
+from candlelake.lake.foreign import is_foreign, one_row_per_minute
+from candlelake.lake.integrity import OnError, drop_repeats, readable_files
 from candlelake.lake.schema import PARTITION_SCHEMA, lake_schema
-from candlelake.lake.storage import DatasetLocation, normalize_url, url_of
+from candlelake.lake.storage import DatasetLocation, normalize_url
 from candlelake.markets import check_symbol
 from candlelake.timeutil import DAY_MS, from_ms, parse_timestamp, to_ms
 
 TimeLike = dt.datetime | dt.date | str | int | pd.Timestamp
-OnError = Literal["raise", "skip"]
 # Garbled data is an error rather than wrong numbers (day files carry page checksums).
 _VERIFY_PAGES = ds.ParquetFragmentScanOptions(page_checksum_verification=True)
 
@@ -211,7 +211,7 @@ def _scan(
     on_error: OnError = "raise",
 ) -> pa.Table:
     # Every lake column always comes back (null where a file lacks it); Binance's extra kline
-    # columns only if the first file has them, since a dataset holds one kind or the other.
+    # columns only if the first readable file has them, since a dataset holds one kind or the other.
     full = False
     for path in files:
         try:
@@ -230,6 +230,54 @@ def _scan(
         selected = [c for c in schema.names if c in {"timestamp", "currency_pair", *columns}]
     if not files:
         return schema.empty_table().select(selected)
+
+    def assemble(paths: list[str]) -> pa.Table:
+        foreign = [f for f in paths if is_foreign(f)]
+        if not foreign:
+            table = _load(fs, root, paths, schema, selected, symbols, start_ms, end_ms)
+            return drop_repeats(table.sort_by([("currency_pair", "ascending"), ("timestamp", "ascending")]))
+        # Upstream files repeat minutes: keep one row per minute (needs the knowledge time).
+        keyed = list(dict.fromkeys([*selected, "knowledge_timestamp"]))
+        days = [f for f in paths if not is_foreign(f)]
+        table = one_row_per_minute(
+            _load(fs, root, days, schema, keyed, symbols, start_ms, end_ms),
+            _load(fs, root, foreign, schema, keyed, symbols, start_ms, end_ms),
+        )
+        return table.select(selected)
+
+    try:
+        return assemble(files)
+    except (pa.ArrowException, OSError, ValueError):
+        # One bad file fails the whole scan: find which, then name it or leave it out.
+        readable = readable_files(fs, files, on_error)
+        if len(readable) == len(files):
+            raise
+        return assemble(readable)
+
+
+def files_dataset(fs: AbstractFileSystem, root: str, files: list[str], schema: pa.Schema) -> ds.Dataset:
+    """Lake files as one Arrow dataset, partition columns taken from their hive paths."""
+    return ds.dataset(
+        files,
+        schema=schema,
+        format=ds.ParquetFileFormat(default_fragment_scan_options=_VERIFY_PAGES),
+        filesystem=fs,
+        partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"),
+        partition_base_dir=root,
+    )
+
+
+def _load(
+    fs: AbstractFileSystem,
+    root: str,
+    files: list[str],
+    schema: pa.Schema,
+    selected: Sequence[str],
+    symbols: Sequence[str] | None,
+    start_ms: int | None,
+    end_ms: int | None,
+) -> pa.Table:
+    dataset = files_dataset(fs, root, files, schema)
     condition = None
     ts = ds.field("timestamp")
     for part in (
@@ -239,66 +287,7 @@ def _scan(
     ):
         if part is not None:
             condition = part if condition is None else condition & part
-
-    def scan(paths: list[str]) -> pa.Table:
-        dataset = ds.dataset(
-            paths,
-            schema=schema,
-            format=ds.ParquetFileFormat(default_fragment_scan_options=_VERIFY_PAGES),
-            filesystem=fs,
-            partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"),
-            partition_base_dir=root,
-        )
-        return dataset.to_table(columns=selected, filter=condition)
-
-    try:
-        table = scan(files)
-    except (pa.ArrowException, OSError, ValueError):
-        # One bad file fails the whole scan; find which, then name it or leave it out.
-        bad = [(path, cause) for path in files if (cause := _unreadable(fs, path)) is not None]
-        if not bad:
-            raise
-        for path, cause in bad:
-            where = url_of(fs, path)
-            if on_error == "raise":
-                raise UnreadableFile(
-                    f"cannot read lake file {where}: {cause} (read(..., on_error='skip') leaves it out)",
-                    where,
-                ) from None
-            warnings.warn(f"skipping unreadable lake file {where}: {cause}", stacklevel=4)
-        skipped = {path for path, _ in bad}
-        table = scan([path for path in files if path not in skipped])
-    table = table.sort_by([("currency_pair", "ascending"), ("timestamp", "ascending")])
-    return _drop_repeats(table)
-
-
-def _unreadable(fs: AbstractFileSystem, path: str) -> str | None:
-    """Why a file cannot be read in full, or None if it can."""
-    try:
-        with fs.open(path, "rb") as handle:
-            pq.read_table(handle, page_checksum_verification=True)
-    except Exception as exc:
-        lines = str(exc).strip().splitlines()
-        return lines[0] if lines else type(exc).__name__
-    return None
-
-
-def _drop_repeats(table: pa.Table) -> pa.Table:
-    """Keep the first row of each (pair, minute): a file holding another day's rows (a copy
-    under the wrong name) must not double them."""
-    if table.num_rows < 2:
-        return table
-    ts, pair = table.column("timestamp"), table.column("currency_pair")
-    n = table.num_rows
-    same = pc.and_(pc.equal(ts.slice(1), ts.slice(0, n - 1)), pc.equal(pair.slice(1), pair.slice(0, n - 1)))
-    if not pc.any(same).as_py():
-        return table
-    keep = pa.concat_arrays([pa.array([True]), pc.invert(same).combine_chunks()])
-    dropped = n - pc.sum(keep.cast(pa.int64())).as_py()
-    warnings.warn(
-        f"dropped {dropped} repeated (pair, minute) rows; a lake file holds another day's rows", stacklevel=4
-    )
-    return table.filter(keep)
+    return dataset.to_table(columns=list(selected), filter=condition)
 
 
 def _to_ms(value: TimeLike, *, end_of_day: bool) -> int:
