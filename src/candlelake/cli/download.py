@@ -85,7 +85,8 @@ def run_job(job: DownloadJob, *, report_json: Path | None, assert_missing: bool)
             _finish(report, report_json)
         return 128 + int(received[0])
     assert report is not None
-    report.foreign = _foreign_files(job, report)
+    if not any(error.startswith("storage unreachable") for error in report.errors):
+        report.foreign = _foreign_files(job, report)
     _finish(report, report_json)
     if report.failed:
         log.error("some data could not be downloaded; see the errors above")
@@ -123,7 +124,7 @@ def check_report_path(path: Path) -> None:
 def _foreign_files(job: DownloadJob, report: RunReport) -> list[str]:
     """Upstream files in the month partitions this run touched (they would repeat minutes)."""
     from candlelake.lake.foreign import foreign_files
-    from candlelake.lake.storage import DatasetLocation, url_of
+    from candlelake.lake.storage import DatasetLocation, unreachable, url_of
     from candlelake.timeutil import from_ms
 
     if not report.symbols:
@@ -132,7 +133,14 @@ def _foreign_files(job: DownloadJob, report: RunReport) -> list[str]:
     fs, root = location.filesystem()
     first = from_ms(report.window.start_ms).date()
     last = from_ms(max(report.window.start_ms, report.requested_end_ms - MINUTE_MS)).date()
-    found = foreign_files(fs, root, [s.symbol for s in report.symbols], first, last)
+    try:
+        found = foreign_files(fs, root, [s.symbol for s in report.symbols], first, last)
+    except Exception as exc:
+        down = unreachable(location, exc)
+        if down is None:
+            raise
+        log.warning("could not look for upstream files: %s", down)
+        return []
     return [url_of(fs, path) for path in found]
 
 

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from candlelake.errors import StorageUnreachable, TerminalError
 from candlelake.lake import DayMeta, LakeWriter
-from candlelake.lake.storage import unreachable
+from candlelake.lake.storage import reason_of, unreachable
 from candlelake.plan.days import SymbolPlan
 from candlelake.progress import Progress
 from candlelake.quality.gaps import Explained, Gap, Lifecycle, find_gaps
@@ -97,7 +97,7 @@ class DaySink:
             log.exception("%s %s: could not finish the day", day.symbol, day.day)
         else:
             # The one "storage unreachable" line comes from the stop; each day says less.
-            log.warning("%s %s: not written (%s)", day.symbol, day.day, str(down).rsplit(": ", 1)[-1])
+            log.warning("%s %s: not written (%s)", day.symbol, day.day, reason_of(exc))
             self._failures_left -= 1
             if self._failures_left <= 0 and self._down is None:
                 self._down = down

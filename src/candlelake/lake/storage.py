@@ -168,7 +168,7 @@ def unreachable(location: DatasetLocation, exc: BaseException) -> StorageUnreach
     endpoint = location.url
     if not location.is_local:
         endpoint = location.endpoint_url or os.environ.get(ENDPOINT_ENV) or location.url
-    return StorageUnreachable(f"storage unreachable: {endpoint}: {_reason(exc)}")
+    return StorageUnreachable(f"storage unreachable: {endpoint}: {reason_of(exc)}")
 
 
 def _is_connection_failure(exc: BaseException) -> bool:
@@ -246,11 +246,11 @@ def ensure_writable(location: DatasetLocation) -> None:
         down = unreachable(location, exc)
         if down is not None:
             raise UsageError(f"cannot write to {location.url}: {down}") from None
-        raise UsageError(f"cannot write to {location.url}: {_reason(exc)}") from None
+        raise UsageError(f"cannot write to {location.url}: {reason_of(exc)}") from None
     try:
         fs.rm_file(probe)
     except Exception as exc:  # a write-only grant still lets the download work
-        log.warning("could not delete write probe %s: %s", url_of(fs, probe), _reason(exc))
+        log.warning("could not delete write probe %s: %s", url_of(fs, probe), reason_of(exc))
 
 
 def ensure_local_writable(path: str) -> None:
@@ -264,12 +264,13 @@ def ensure_local_writable(path: str) -> None:
     try:
         fd, probe = tempfile.mkstemp(prefix=PROBE_PREFIX, dir=ancestor)
     except OSError as exc:
-        raise UsageError(f"cannot write to {path}: {_reason(exc)}") from None
+        raise UsageError(f"cannot write to {path}: {reason_of(exc)}") from None
     os.close(fd)
     os.unlink(probe)
 
 
-def _reason(exc: BaseException) -> str:
+def reason_of(exc: BaseException) -> str:
+    """The first line of an error's message (or its OS error text), for a one-line report."""
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     text = str(exc).strip().splitlines()
