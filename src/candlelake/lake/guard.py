@@ -59,6 +59,13 @@ def put_if_unchanged(fs: AbstractFileSystem, path: str, data: bytes, version: st
         if exc.errno == errno.EINVAL or "PreconditionFailed" in text or "ConditionalRequestConflict" in text:
             raise ConcurrentWrite(text) from None
         raise
+    except Exception as exc:
+        # A botocore older than S3's conditional writes (late 2024) rejects the parameter:
+        # write unconditionally, as before, rather than not at all.
+        if type(exc).__name__ != "ParamValidationError":
+            raise
+        log.warning("this botocore cannot make conditional writes; concurrent runs may lose rows")
+        fs.pipe_file(path, data)
 
 
 def sweep_temp_files(directory: str, *, max_age_s: float = TEMP_MAX_AGE_S) -> list[str]:
