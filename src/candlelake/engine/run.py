@@ -207,14 +207,13 @@ async def _plan_all(
 
 
 async def _first_candle(rest: BinanceRest, symbol: str) -> int | None:
-    """The symbol's first candle, so that days before its listing cost no requests: futures
-    publish it (onboardDate), spot takes one request. Only asked when several days are to be
-    fetched; a failure only means the days are fetched page by page."""
+    """The symbol's first candle, so that days before its listing cost no requests: one
+    request (`startTime=0`, one candle). Not futures' `onboardDate`, which can be later than
+    the first candle (BTCUSDT: 2019-09-25, candles from 2019-09-08). Only asked when several
+    days are to be fetched; a failure only means the days are fetched page by page."""
     info = (await rest.exchange_info()).get(to_exchange_id(symbol))
     if info is None:
         return None
-    if info.listed_ms is not None:
-        return info.listed_ms
     try:
         return await rest.probe(info.exchange_symbol, first=True)
     except CandlelakeError as exc:
