@@ -19,6 +19,8 @@ from fsspec import AbstractFileSystem
 
 from candlelake.lake import layout
 from candlelake.lake.layout import open_dataset
+from candlelake.lake.ledger import Ledger
+from candlelake.lake.listing import list_dir
 from candlelake.lake.schema import (
     COMPRESSION,
     KLINE_EXTRA_COLUMNS,
@@ -45,6 +47,7 @@ class LakeWriter:
     def __init__(self, location: DatasetLocation) -> None:
         self.location = location
         self._fs, self._root = location.filesystem()
+        self.ledger = Ledger(self._fs, self._root)
 
     def check_writable(self) -> None:
         """Raise UsageError if the dataset cannot be written; creates nothing."""
@@ -78,6 +81,10 @@ class LakeWriter:
         data = serialize(lake_table, meta)
         path = self._path(symbol, day)
         write_atomic(self._fs, path, data, temp_path=layout.temp_path_for(path))
+        try:
+            self.ledger.record(meta, lake_table, len(data))
+        except Exception as exc:  # the file is the truth; QA reads its footer if the entry is lost
+            log.warning("could not update the gap ledger for %s %s: %s", symbol, day, exc)
         return url_of(self._fs, path)
 
     def read_meta(self, symbol: str, day: dt.date) -> DayMeta | None:
@@ -136,15 +143,7 @@ class LakeWriter:
 
     def _list_files(self, directory: str) -> list[tuple[str, int]]:
         """(path, size) of the visible files in `directory`; none if it does not exist."""
-        try:
-            entries = self._fs.ls(directory, detail=True)
-        except FileNotFoundError:
-            return []
-        return [
-            (str(e["name"]), int(e["size"]))
-            for e in entries
-            if e.get("type") == "file" and not layout.is_hidden(str(e["name"]))
-        ]
+        return list_dir(self._fs, directory, "file")
 
 
 def serialize(table: pa.Table, meta: DayMeta) -> bytes:
