@@ -518,6 +518,9 @@ class _Engine:
             run.report.rows_written += checked.table.num_rows
             run.report.days_written += 1
             run.report.sources[day] = state.source
+        elif gaps:
+            # No candle at all: no file, but the gap ledger keeps the reasons (lake/ledger.py).
+            await asyncio.to_thread(self.writer.record_empty_day, run.symbol, day, state.window, gaps)
         self.progress.day_done(
             run.symbol, checked.table.num_rows, weight=self._weight(), retries=self.rest.stats.retries
         )

@@ -20,11 +20,12 @@ app = typer.Typer(
 def _register_commands() -> None:
     # Imported here so that `import candlelake` stays light and an optional extra
     # that is missing only breaks its own command.
-    from candlelake.cli import airflow_commands, catalog, download
+    from candlelake.cli import airflow_commands, catalog, download, qa
     from candlelake.simulator.cli import app as sim_app
 
     download.register(app)
     catalog.register(app)
+    qa.register(app)
     airflow_commands.register(app)
     app.add_typer(sim_app, name="sim", help="Run the Binance-compatible exchange simulator.")
 

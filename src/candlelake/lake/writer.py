@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 import posixpath
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,7 +19,7 @@ from fsspec import AbstractFileSystem
 
 from candlelake.lake import layout
 from candlelake.lake.layout import open_dataset
-from candlelake.lake.ledger import Ledger
+from candlelake.lake.ledger import Ledger, LedgerEntry
 from candlelake.lake.listing import list_dir
 from candlelake.lake.schema import (
     COMPRESSION,
@@ -31,7 +31,8 @@ from candlelake.lake.schema import (
 )
 from candlelake.lake.storage import DatasetLocation, ensure_writable, url_of, write_atomic
 from candlelake.markets import check_symbol
-from candlelake.timeutil import day_window, fmt_ms
+from candlelake.quality.gaps import Gap
+from candlelake.timeutil import Window, day_window, fmt_ms
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,15 @@ class LakeWriter:
         except Exception as exc:  # the file is the truth; QA reads its footer if the entry is lost
             log.warning("could not update the gap ledger for %s %s: %s", symbol, day, exc)
         return url_of(self._fs, path)
+
+    def record_empty_day(self, symbol: str, day: dt.date, window: Window, gaps: Sequence[Gap]) -> None:
+        """Note in the gap ledger why a day has no file (not listed, delisted, failed, ...)."""
+        meta = DayMeta(symbol, day, window.start_ms, window.end_ms, 0, False, "none",
+                       gaps=tuple(g.to_dict() for g in gaps))  # fmt: skip
+        try:
+            self.ledger.record_entry(LedgerEntry(meta, size=0))
+        except Exception as exc:  # as in write_day: the run report still has the reasons
+            log.warning("could not update the gap ledger for %s %s: %s", symbol, day, exc)
 
     def read_meta(self, symbol: str, day: dt.date) -> DayMeta | None:
         """The stored `DayMeta` of a day file (read from its footer only), or None if absent."""

@@ -136,12 +136,18 @@ def _check_symbol(
     now_ms: int,
     request: QaRequest,
 ) -> None:
-    if not files:
+    known = ledger.entries(symbol, layout.months_between(first, last))
+    # An entry holds when it describes the file there now, or a day that has no file (size 0:
+    # no candle at all, with the reasons). With --deep every file is read anyway.
+    fresh = {
+        d: e
+        for d, e in known.items()
+        if (d in files and files[d][1] == e.size and not request.deep) or (d not in files and e.size == 0)
+    }
+    if not files and not fresh:
         report.findings.append(
             Finding(symbol, "", "no_data", "fail", 0, None, f"no file from {first} to {last}")
         )
-    known = {} if request.deep else ledger.entries(symbol, layout.months_between(first, last))
-    fresh = {d: e for d, e in known.items() if d in files and files[d][1] == e.size}
     stale = [d for d in sorted(files) if d not in fresh]
     read = dict(
         zip(stale, pool.map(lambda d: _inspect(fs, symbol, d, files[d][0], request), stale), strict=True)
@@ -160,7 +166,7 @@ def _check_symbol(
             elif day in read:
                 status = _status(symbol, day, None, read[day], expected, path)
             else:
-                status = _absent(symbol, day, expected, listed_from, delisted_at, bool(files))
+                status = _absent(symbol, day, expected, listed_from, delisted_at, bool(files or fresh))
             report.days.append(status)
         day += dt.timedelta(days=1)
 
