@@ -218,3 +218,36 @@ def test_bad_qa_input_is_one_line_and_exit_2(clean_lake: Path, capsys: pytest.Ca
     assert len(err) == 1 and "2024-02-30" in err[0]
     assert run_cli(["qa", "--lake", str(clean_lake), "--symbols", "BTC/USDT;rm -rf"]) == 2
     assert "BTC/USDT;rm -rf" in capsys.readouterr().err
+
+
+def test_html_report_renders_in_headless_chromium(damaged_lake: Path, tmp_path: Path) -> None:
+    """The page, screenshotted by Debian's Chromium, shows the heatmap's colours and the charts."""
+    from PIL import Image
+
+    from candlelake.quality.html_report import COLORS, find_chromium
+
+    try:
+        find_chromium()
+    except Exception as exc:
+        pytest.skip(f"no Chromium on this machine ({exc}); .ci/run installs it")
+    page, png = tmp_path / "report.html", tmp_path / "report.png"
+    assert run_cli(["qa", "--lake", str(damaged_lake), "--html", str(page), "--png", str(png)]) == 1
+    text = page.read_text()
+    assert "http://" not in text.replace('xmlns="http://www.w3.org/2000/svg"', "")  # opens offline
+    for symbol, day, check in EXPECTED - {("LINK_USDT", "", "no_data")}:
+        assert f"{symbol} {day}" in text, (symbol, day, check)
+    image = Image.open(png).convert("RGB")
+    assert image.width >= 1200 and image.height >= 800
+    colours = image.getcolors(maxcolors=1 << 20)
+    assert colours is not None and len(colours) > 20, "the screenshot is blank or nearly so"
+    counts = {rgb: n for n, rgb in colours}
+
+    def seen(hex_colour: str) -> int:
+        rgb = tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+        return counts.get(rgb, 0)
+
+    # Heatmap cells: complete days, problem days, the missing file, the corrupt file.
+    for state in ("complete", "problem", "missing_file", "corrupt"):
+        assert seen(COLORS[state][0]) >= 25, state
+    # Candle bodies of the charts of problem days (rising and falling).
+    assert seen("#26a69a") > 100 and seen("#ef5350") > 100
