@@ -1,12 +1,13 @@
 """How to reach an exchange over REST: typed settings from flags and the environment.
 
-Kept apart from the ccxt client so that the CLI can build settings without importing ccxt.
+Kept apart from the HTTP client so that the CLI can check flags before importing it.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from candlelake.errors import UsageError
 from candlelake.plan.budget import RateLimit
@@ -31,12 +32,26 @@ class RestSettings:
         rate = None
         if env.get("CANDLELAKE_WEIGHT_LIMIT"):
             rate = parse_rate_limit(env["CANDLELAKE_WEIGHT_LIMIT"])
+        url = base_url or env.get(ENV_REST_URL) or None
         return cls(
-            base_url=base_url or env.get(ENV_REST_URL) or None,
+            base_url=check_base_url(url, "--rest_url" if base_url else ENV_REST_URL) if url else None,
             timeout_s=_env_number("CANDLELAKE_REST_TIMEOUT_S", 10.0),
             attempts=int(_env_number("CANDLELAKE_REST_ATTEMPTS", 8)),
             rate_limit=rate,
         )
+
+
+def check_base_url(url: str, what: str) -> str:
+    """A usable http(s) base URL without a trailing slash, or a usage error naming it."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        _ = parts.port  # a non-numeric port raises here
+    except ValueError:
+        host = None
+    if not host or parts.scheme not in ("http", "https") or any(c.isspace() for c in url):
+        raise UsageError(f"bad {what} {url!r}; expected an http:// or https:// URL with a host")
+    return url.rstrip("/")
 
 
 def parse_rate_limit(text: str) -> RateLimit:
