@@ -26,6 +26,7 @@ import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, BaseNotifier, CronDataIntervalTimetable, TriggerRule
 
+from candlelake.airflow.assets import dataset_asset
 from candlelake.airflow.command import Window, download_bulk_args
 from candlelake.airflow.notifiers import (
     EmailFailureNotifier,
@@ -134,18 +135,27 @@ def build_download_dag_from_settings(name: DagName, settings: StageSettings, job
         end_download = EmptyOperator(task_id="end_download")
         end_dag = EmptyOperator(task_id="end_dag", trigger_rule=TriggerRule.NONE_FAILED)
         for job, task_id in zip(jobs, task_ids, strict=True):
-            download = runner.operator(task_id=task_id, args=download_bulk_args(job, window, settings))
+            # The dataset it writes, as an Asset: the QA DAG is scheduled on it (airflow/qa_dag.py).
+            outlets = [dataset_asset(name.stage, settings, job)]
+            download = runner.operator(
+                task_id=task_id, args=download_bulk_args(job, window, settings), outlets=outlets
+            )
             start >> download >> end_download
-        alert = FailureAlertOperator(
-            task_id="notify_failure",
-            notifiers=failure_notifiers(settings),
-            trigger_rule=TriggerRule.ONE_FAILED,
-            # A retried alert would repeat the channels that did work.
-            retries=0,
-        )
-        end_download >> end_dag
-        end_download >> alert >> end_dag
+        alert_after(end_download, end_dag, settings)
     return dag
+
+
+def alert_after(gate: Any, end_dag: Any, settings: StageSettings) -> None:
+    """``gate >> end_dag`` and ``gate >> notify_failure >> end_dag`` (see the module doc)."""
+    alert = FailureAlertOperator(
+        task_id="notify_failure",
+        notifiers=failure_notifiers(settings),
+        trigger_rule=TriggerRule.ONE_FAILED,
+        # A retried alert would repeat the channels that did work.
+        retries=0,
+    )
+    gate >> end_dag
+    gate >> alert >> end_dag
 
 
 def dag_graph_mermaid(dag: Any) -> str:

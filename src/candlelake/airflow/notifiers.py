@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 FAILED_STATES = frozenset({"failed", "upstream_failed"})
+# A failed task may leave a few lines for people under this XCom key (the QA DAG's summary).
+SUMMARY_XCOM_KEY = "alert_summary"
 TELEGRAM_API_URL_EXTRA = "api_url"
 
 
@@ -44,6 +46,7 @@ class FailedTask:
     map_index: int
     state: str
     log_url: str
+    summary: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class FailureReport:
     def text(self) -> str:
         lines = [f"DAG {self.dag_id} failed", f"run id: {self.run_id}", "failed tasks:"]
         lines += [f"- {t.task_id} ({t.state}): {t.log_url}" for t in self.failed] or ["- none"]
+        lines += [t.summary for t in self.failed if t.summary]
         lines.append(f"run: {self.run_url}")
         return "\n".join(lines)
 
@@ -78,6 +82,7 @@ class FailureReport:
                 f"run id: <code>{e(self.run_id)}</code>",
                 "failed tasks:",
                 *items,
+                *(e(t.summary) for t in self.failed if t.summary),
                 f'<a href="{e(self.run_url)}">open the run</a>',
             ]
         )
@@ -111,10 +116,24 @@ def failure_report(context: Context) -> FailureReport:
             continue
         task_id, map_index = _split_state_key(key, task_ids)
         mapped = f"/mapped/{map_index}" if map_index >= 0 else ""
-        failed.append(FailedTask(task_id, map_index, str(state), f"{run_url}/tasks/{task_id}{mapped}"))
+        log_url = f"{run_url}/tasks/{task_id}{mapped}"
+        # Only a task that failed itself can have left a summary; upstream_failed ones never ran.
+        summary = _summary(ti, task_id, map_index) if state == "failed" else None
+        failed.append(FailedTask(task_id, map_index, str(state), log_url, summary))
     # Tasks that failed themselves first; upstream_failed ones only follow from them.
     failed.sort(key=lambda t: (t.state != "failed", t.task_id, t.map_index))
     return FailureReport(ti.dag_id, ti.run_id, tuple(failed), run_url)
+
+
+def _summary(ti: Any, task_id: str, map_index: int) -> str | None:
+    """What a failed task left for the alert under SUMMARY_XCOM_KEY, if anything."""
+    try:
+        value = ti.xcom_pull(
+            task_ids=task_id, key=SUMMARY_XCOM_KEY, map_indexes=map_index if map_index >= 0 else None
+        )
+    except Exception:  # an alert must go out even if the note cannot be read
+        return None
+    return str(value) if value else None
 
 
 class BotApiTelegramHook(TelegramHook):
