@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 log = logging.getLogger("candlelake")
 
@@ -49,26 +52,21 @@ class LogProgress:
 
 
 class RichProgress:
-    def __init__(self) -> None:
+    """A bar on a terminal, laid out to fit 80 columns with the largest figures it shows."""
+
+    def __init__(self, console: Console | None = None) -> None:
         from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
         from rich.progress import Progress as Bar
 
         self._bar = Bar(
-            TextColumn("[bold]symbol-days"),
-            BarColumn(),
+            TextColumn("days"),
+            BarColumn(bar_width=14),
             MofNCompleteColumn(),
             TextColumn("{task.fields[info]}"),
-            TimeElapsedColumn(),
             TimeRemainingColumn(),
             transient=False,
-            console=Console(stderr=True),
+            console=console or Console(stderr=True),
         )
         self._task = self._bar.add_task("download", total=0, info="")
         self.rows = 0
@@ -79,11 +77,19 @@ class RichProgress:
 
     def day_done(self, symbol: str, rows: int, *, weight: int, retries: int) -> None:
         self.rows += rows
-        info = f"{self.rows:,} rows · weight {weight:,} · {retries} retries · {symbol}"
+        info = f"{_short(self.rows)} rows · weight {_short(weight)} · {_short(retries)} retries"
         self._bar.update(self._task, advance=1, info=info)
 
     def close(self) -> None:
         self._bar.stop()
+
+
+def _short(n: int) -> str:
+    """1234 -> 1234, 56_789 -> 56.8k, 13_140_000 -> 13.1M: at most 6 characters."""
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e4, "k")):
+        if n >= limit:
+            return f"{n / (limit if suffix != 'k' else 1e3):.1f}{suffix}"
+    return str(n)
 
 
 def default_progress() -> Progress:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pyarrow as pa
 
 from candlelake.cli.main import main
 from candlelake.simulator import SimConfig, truth
 from candlelake.timeutil import DAY_MS, MINUTE_MS, day_window
-
-REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
+from fixtures.simulator import REALDATA
 
 
 def bulk_args(
@@ -73,4 +70,4 @@ def lake_ohlcv(table: pa.Table) -> list[tuple]:
     return list(zip(*cols, strict=True))
 
 
-__all__ = ["DAY_MS", "MINUTE_MS", "SHARED"]
+__all__ = ["DAY_MS", "MINUTE_MS", "REALDATA"]

@@ -13,7 +13,7 @@ import pytest
 import candlelake
 from candlelake.simulator import SimConfig, Simulator
 
-from .helpers import SHARED, bulk_args, day_ms, expected_rows, run_cli
+from .helpers import REALDATA, bulk_args, day_ms, expected_rows, run_cli
 
 FIELDS = (
     ("timestamp", 0, int), ("open", 1, float), ("high", 2, float), ("low", 3, float), ("close", 4, float),
@@ -102,7 +102,7 @@ def test_real_recorded_spot_days_are_ingested_exactly_from_the_real_zips(tmp_pat
     assert set(report["symbols"][0]["sources"].values()) == {"archive:daily"}
     recorded = []
     for day in ("2020-01-01", "2020-01-02"):
-        with open(SHARED / f"realdata/spot_klines/BTCUSDT-1m-{day}.csv") as fh:
+        with open(REALDATA / f"spot_klines/BTCUSDT-1m-{day}.csv") as fh:
             recorded += list(csv.reader(fh))
     got = candlelake.read(dataset(tmp_path / "lake", "spot"), ["BTC_USDT"], as_="arrow").sort_by("timestamp")
     assert lake_full(got) == as_full(recorded)

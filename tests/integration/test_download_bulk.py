@@ -12,7 +12,7 @@ import pytest
 import candlelake
 from candlelake.simulator import SimConfig, Simulator
 
-from .helpers import SHARED, as_ohlcv, bulk_args, day_ms, expected_rows, lake_ohlcv, run_cli
+from .helpers import REALDATA, as_ohlcv, bulk_args, day_ms, expected_rows, lake_ohlcv, run_cli
 
 FROZEN = "frozen:2024-02-20T01:20:00Z"
 
@@ -86,7 +86,7 @@ def test_spot_real_recorded_days_come_out_exactly(tmp_path):
     got = candlelake.read(str(dataset(tmp_path, "spot")), ["BTC_USDT"], as_="arrow")
     recorded = []
     for day in ("2020-01-01", "2020-01-02"):
-        with open(SHARED / f"realdata/spot_klines/BTCUSDT-1m-{day}.csv") as fh:
+        with open(REALDATA / f"spot_klines/BTCUSDT-1m-{day}.csv") as fh:
             recorded += [[int(r[0]), *r[1:]] for r in csv.reader(fh)]
     got = got.sort_by("timestamp")
     assert lake_ohlcv(got) == as_ohlcv(recorded)
@@ -107,7 +107,7 @@ def test_futures_real_recorded_day_keeps_all_twelve_fields_with_vendor_binance(t
         assert run_cli(args) == 0
     path = dataset(tmp_path, "futures", vendor="binance") / "currency_pair=BTC_USDT/year=2022/month=5"
     table = pq.read_table(next(path.iterdir()))
-    with open(SHARED / "realdata/um_klines/BTCUSDT-1m-2022-05-06.csv") as fh:
+    with open(REALDATA / "um_klines/BTCUSDT-1m-2022-05-06.csv") as fh:
         recorded = list(csv.reader(fh))
     assert table.num_rows == len(recorded) == 1440
     cols = {c: table.column(c).to_pylist() for c in table.column_names}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -12,8 +11,9 @@ import pytest
 from candlelake.klines import OHLCV_SCHEMA, binance_rows_to_table
 from candlelake.quality.crosscheck import ROW, FieldDifference, compare_days, pick_sample_days
 from candlelake.sources.binance_archive import parse_kline_csv
+from fixtures.simulator import REALDATA
 
-SPOT = Path(__file__).resolve().parents[2] / ".." / "shared" / "realdata" / "spot_klines"
+SPOT = REALDATA / "spot_klines"
 
 
 def ms(text: str) -> int:

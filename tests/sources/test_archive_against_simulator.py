@@ -1,7 +1,7 @@
 """The archive source against the simulator's data.binance.vision, checked against its ground truth.
 
 Expected rows come from `truth.klines` (REST rows with decimal strings, converted here with
-int()/float()) or from the real recorded CSVs in ../shared/realdata.
+int()/float()) or from the real recorded CSVs in tests/data/realdata.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import zipfile
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -33,8 +32,9 @@ from candlelake.sources.binance_archive import (
 )
 from candlelake.timeutil import DAY_MS, MINUTE_MS, Window, day_window
 from candlelake.validate.rules import validate_klines
+from fixtures.simulator import REALDATA
 
-SPOT_REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "realdata" / "spot_klines"
+SPOT_REAL = REALDATA / "spot_klines"
 TODAY = date(2026, 6, 1)
 CFG = SimConfig(
     seed=7,

@@ -1,6 +1,6 @@
 """Archive planning, parsing, verification and the async client.
 
-Expected values come from the real recorded files in ../shared/realdata (parsed here
+Expected values come from the real recorded files in tests/data/realdata (parsed here
 with the csv module and Python's float()), from the documented URL layout, or from
 tables the tests build themselves; never from the code under test.
 """
@@ -40,9 +40,9 @@ from candlelake.sources.binance_archive import (
 )
 from candlelake.timeutil import MINUTE_MS, Window, day_window
 from candlelake.validate.rules import validate_klines
+from fixtures.simulator import REALDATA
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-REAL = SHARED / "realdata"
+REAL = REALDATA
 SPOT = REAL / "spot_klines"
 BASE = "https://data.binance.vision"
 

@@ -88,6 +88,14 @@ def _finish(report: RunReport, report_json: Path | None) -> None:
         report_json.write_text(report.to_json())
 
 
+# Options both download commands share, spelled the same way.
+LogLevelOption = Annotated[str, typer.Option("-v", help="Log level: " + ", ".join(LOG_LEVELS) + ".")]
+ConcurrencyOption = Annotated[
+    int, typer.Option("--concurrency", min=1, max=64, help="Requests and archive files in flight.")
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="Re-download days already complete.")]
+
+
 def register(app: typer.Typer) -> None:
     app.command("download-bulk", help="Download candles with upstream's download_bulk.py flags.")(
         download_bulk
@@ -96,29 +104,64 @@ def register(app: typer.Typer) -> None:
 
 
 def download_bulk(
-    download_mode: Annotated[str, typer.Option("--download_mode")],
-    downloading_entity: Annotated[str, typer.Option("--downloading_entity")],
-    action_tag: Annotated[str, typer.Option("--action_tag")],
-    vendor: Annotated[str, typer.Option("--vendor")],
-    exchange_id: Annotated[str, typer.Option("--exchange_id")],
-    universe: Annotated[str, typer.Option("--universe")],
-    data_type: Annotated[str, typer.Option("--data_type")],
-    contract_type: Annotated[str, typer.Option("--contract_type")],
-    data_format: Annotated[str, typer.Option("--data_format")],
-    start_timestamp: Annotated[str, typer.Option("--start_timestamp")],
-    end_timestamp: Annotated[str, typer.Option("--end_timestamp", help="Inclusive.")],
-    s3_path: Annotated[str | None, typer.Option("--s3_path")] = None,
-    dst_dir: Annotated[str | None, typer.Option("--dst_dir")] = None,
-    aws_profile: Annotated[str | None, typer.Option("--aws_profile")] = None,
-    assert_on_missing_data: Annotated[bool, typer.Option("--assert_on_missing_data")] = False,
-    version: Annotated[str, typer.Option("--version")] = "v1_0_0",
-    universe_part: Annotated[tuple[int, int] | None, typer.Option("--universe_part")] = None,
-    pq_save_mode: Annotated[str, typer.Option("--pq_save_mode")] = "append",
+    download_mode: Annotated[
+        str,
+        typer.Option(
+            "--download_mode", help="Signature token: bulk, periodic_daily, periodic_10min, realtime."
+        ),
+    ],
+    downloading_entity: Annotated[
+        str, typer.Option("--downloading_entity", help="Signature token: airflow or manual.")
+    ],
+    action_tag: Annotated[str, typer.Option("--action_tag", help="Signature token, e.g. downloaded_1min.")],
+    vendor: Annotated[
+        str,
+        typer.Option(
+            "--vendor", help="ccxt (OHLCV columns) or binance (all 12 kline fields, archive first)."
+        ),
+    ],
+    exchange_id: Annotated[str, typer.Option("--exchange_id", help="Exchange to download from: binance.")],
+    universe: Annotated[
+        str, typer.Option("--universe", help="Shipped universe version (v7, v7.3) or all trading symbols.")
+    ],
+    data_type: Annotated[str, typer.Option("--data_type", help="ohlcv (bid_ask and trades: not yet).")],
+    contract_type: Annotated[str, typer.Option("--contract_type", help="spot or futures (USD-M).")],
+    data_format: Annotated[str, typer.Option("--data_format", help="parquet.")],
+    start_timestamp: Annotated[
+        str, typer.Option("--start_timestamp", help="First minute, ISO time (UTC if no offset).")
+    ],
+    end_timestamp: Annotated[
+        str, typer.Option("--end_timestamp", help="Last minute, inclusive, ISO time (UTC if no offset).")
+    ],
+    s3_path: Annotated[
+        str | None, typer.Option("--s3_path", help="Lake root on S3: s3://bucket or s3://bucket/prefix.")
+    ] = None,
+    dst_dir: Annotated[str | None, typer.Option("--dst_dir", help="Lake root in a local folder.")] = None,
+    aws_profile: Annotated[
+        str | None, typer.Option("--aws_profile", help="AWS profile for S3 (default: the AWS chain).")
+    ] = None,
+    assert_on_missing_data: Annotated[
+        bool, typer.Option("--assert_on_missing_data", help="Exit 1 if any requested minute is missing.")
+    ] = False,
+    version: Annotated[str, typer.Option("--version", help="Dataset version token.")] = "v1_0_0",
+    universe_part: Annotated[
+        tuple[int, int] | None,
+        typer.Option("--universe_part", help="GROUP_SIZE PART: only that slice of the universe."),
+    ] = None,
+    pq_save_mode: Annotated[
+        str, typer.Option("--pq_save_mode", help="append or list_and_merge; both write one file per day.")
+    ] = "append",
     # Accepted so upstream's commands keep working; they do not apply to ohlcv from Binance.
-    bid_ask_depth: Annotated[int, typer.Option("--bid_ask_depth")] = 10,
-    download_period: Annotated[str | None, typer.Option("--download_period")] = None,
-    secret_name: Annotated[str | None, typer.Option("--secret_name")] = None,
-    log_level: Annotated[str, typer.Option("-v", help="TRACE, DEBUG, INFO, WARNING, ERROR")] = "INFO",
+    bid_ask_depth: Annotated[
+        int, typer.Option("--bid_ask_depth", help="Upstream's order-book depth; ignored for ohlcv.")
+    ] = 10,
+    download_period: Annotated[
+        str | None, typer.Option("--download_period", help="Vendor binance archive files: daily or monthly.")
+    ] = None,
+    secret_name: Annotated[
+        str | None, typer.Option("--secret_name", help="Upstream's API-key secret; unused (public data).")
+    ] = None,
+    log_level: LogLevelOption = "INFO",
     rest_url: Annotated[
         str | None, typer.Option("--rest_url", help="Binance REST base URL (env CANDLELAKE_BINANCE_URL).")
     ] = None,
@@ -126,9 +169,12 @@ def download_bulk(
         str | None,
         typer.Option("--archive_url", help="Archive base URL (env CANDLELAKE_BINANCE_ARCHIVE_URL)."),
     ] = None,
-    s3_endpoint_url: Annotated[str | None, typer.Option("--s3_endpoint_url")] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64)] = 8,
-    force: Annotated[bool, typer.Option("--force", help="Re-download days already complete.")] = False,
+    s3_endpoint_url: Annotated[
+        str | None,
+        typer.Option("--s3_endpoint_url", help="S3-compatible endpoint (env CANDLELAKE_S3_ENDPOINT_URL)."),
+    ] = None,
+    concurrency: ConcurrencyOption = 8,
+    force: ForceOption = False,
     refresh_changed: Annotated[
         bool,
         typer.Option("--refresh_changed", "--refresh-changed", help="Re-ingest replaced archive days."),
@@ -140,7 +186,9 @@ def download_bulk(
     no_archive: Annotated[
         bool, typer.Option("--no_archive", "--no-archive", help="Vendor binance: use REST only.")
     ] = False,
-    report_json: Annotated[Path | None, typer.Option("--report_json")] = None,
+    report_json: Annotated[
+        Path | None, typer.Option("--report_json", help="Also write the run report as JSON to this file.")
+    ] = None,
     incremental: Annotated[bool, typer.Option("--incremental", hidden=True)] = False,
 ) -> None:
     setup_logging(log_level)
@@ -220,23 +268,43 @@ def download_friendly(
     start: Annotated[str, typer.Option("--start", help="YYYY-MM-DD (whole UTC day) or ISO time")],
     end: Annotated[str, typer.Option("--end", help="YYYY-MM-DD (whole UTC day, inclusive) or ISO time")],
     lake: Annotated[str, typer.Option("--lake", help="Local folder or s3://bucket/prefix")],
-    exchange: Annotated[str, typer.Option("--exchange")] = "binance",
+    exchange: Annotated[
+        str, typer.Option("--exchange", help="Exchange to download from: binance.")
+    ] = "binance",
     universe: Annotated[str | None, typer.Option("--universe", help="v7, v7.3, all")] = None,
     symbols: Annotated[str | None, typer.Option("--symbols", help="BTC_USDT,ETH_USDT")] = None,
     vendor: Annotated[str, typer.Option("--vendor", help="ccxt (OHLCV) or binance (12 fields)")] = "ccxt",
-    rest_url: Annotated[str | None, typer.Option("--rest-url")] = None,
-    archive_url: Annotated[str | None, typer.Option("--archive-url")] = None,
+    rest_url: Annotated[
+        str | None, typer.Option("--rest-url", help="Binance REST base URL (env CANDLELAKE_BINANCE_URL).")
+    ] = None,
+    archive_url: Annotated[
+        str | None,
+        typer.Option("--archive-url", help="Archive base URL (env CANDLELAKE_BINANCE_ARCHIVE_URL)."),
+    ] = None,
     download_period: Annotated[str | None, typer.Option("--download-period", help="daily or monthly")] = None,
-    no_archive: Annotated[bool, typer.Option("--no-archive")] = False,
-    refresh_changed: Annotated[bool, typer.Option("--refresh-changed")] = False,
-    verify_sample: Annotated[int, typer.Option("--verify-sample", min=0)] = 0,
-    s3_endpoint_url: Annotated[str | None, typer.Option("--s3-endpoint-url")] = None,
-    aws_profile: Annotated[str | None, typer.Option("--aws-profile")] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64)] = 8,
-    force: Annotated[bool, typer.Option("--force")] = False,
-    assert_on_missing_data: Annotated[bool, typer.Option("--assert-on-missing-data")] = False,
-    report_json: Annotated[Path | None, typer.Option("--report-json")] = None,
-    log_level: Annotated[str, typer.Option("-v")] = "INFO",
+    no_archive: Annotated[bool, typer.Option("--no-archive", help="Vendor binance: use REST only.")] = False,
+    refresh_changed: Annotated[
+        bool, typer.Option("--refresh-changed", help="Re-ingest archive days whose file was replaced.")
+    ] = False,
+    verify_sample: Annotated[
+        int, typer.Option("--verify-sample", min=0, help="Cross-check N archive days against REST.")
+    ] = 0,
+    s3_endpoint_url: Annotated[
+        str | None,
+        typer.Option("--s3-endpoint-url", help="S3-compatible endpoint (env CANDLELAKE_S3_ENDPOINT_URL)."),
+    ] = None,
+    aws_profile: Annotated[
+        str | None, typer.Option("--aws-profile", help="AWS profile for S3 (default: the AWS chain).")
+    ] = None,
+    concurrency: ConcurrencyOption = 8,
+    force: ForceOption = False,
+    assert_on_missing_data: Annotated[
+        bool, typer.Option("--assert-on-missing-data", help="Exit 1 if any requested minute is missing.")
+    ] = False,
+    report_json: Annotated[
+        Path | None, typer.Option("--report-json", help="Also write the run report as JSON to this file.")
+    ] = None,
+    log_level: LogLevelOption = "INFO",
 ) -> None:
     setup_logging(log_level)
     mkt = parse_market(market)

@@ -31,13 +31,12 @@ def _commands(group: Any, prefix: str) -> list[tuple[str, Any]]:
     return out
 
 
-def _type_name(param: Any, ctx: Any) -> str:
+def _type_name(param: Any) -> str:
     if getattr(param, "is_flag", False):
         return "flag"
-    try:
-        return str(param.display_type(ctx)).lower()
-    except Exception:  # the vendored click's API moves; the name is only cosmetic
-        return ""
+    # Typer versions name the same click types differently ("str" or "text"); the docs use one.
+    words = str(getattr(param.type, "name", "")).lower().strip("<>").split()
+    return " ".join({"str": "text", "int": "integer"}.get(word, word) for word in words)
 
 
 def render() -> str:
@@ -60,9 +59,7 @@ def render() -> str:
             if param.required:
                 default = "required"
             help_text = (getattr(param, "help", None) or "").replace("|", "\\|")
-            lines.append(
-                f"| {names} | {_type_name(param, command.context_class(command))} | {default} | {help_text} |"
-            )
+            lines.append(f"| {names} | {_type_name(param)} | {default} | {help_text} |")
         lines.append("")
     lines.append(END)
     return "\n".join(lines)

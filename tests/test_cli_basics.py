@@ -1,0 +1,112 @@
+"""What a user expects of any CLI: a version, help for every option, a fast start.
+
+Start-up is checked by what gets imported, not by timing (timing lives in bench/startup.py):
+`--help` must not load pandas, pyarrow or ccxt, and a download must not load ccxt at all.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+
+from candlelake.cli.main import _register_commands, app
+from candlelake.cli.reference import _commands
+
+HEAVY = ("pandas", "pyarrow", "ccxt", "airflow")
+
+# Runs the CLI in a fresh interpreter and reports which heavy packages it imported.
+PROBE = """
+import json, sys
+from candlelake.cli.main import main
+code = main(sys.argv[1:])
+loaded = sorted({m.split(".")[0] for m in sys.modules} & set(HEAVY))
+print("LOADED=" + json.dumps(loaded), file=sys.stderr)
+sys.exit(code)
+""".replace("HEAVY", repr(HEAVY))
+
+
+def _run(*argv: str, env: dict[str, str] | None = None) -> tuple[int, str, list[str]]:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, timeout=120, env=env
+    )
+    marker = [line for line in proc.stderr.splitlines() if line.startswith("LOADED=")]
+    assert marker, proc.stderr
+    return proc.returncode, proc.stdout, json.loads(marker[-1].removeprefix("LOADED="))
+
+
+def _all_commands() -> list[tuple[str, Any]]:
+    _register_commands()
+    return _commands(typer.main.get_command(app), "candlelake")
+
+
+def test_version_is_the_installed_distribution_version() -> None:
+    code, out, _ = _run("--version")
+    assert (code, out.strip()) == (0, f"candlelake {metadata.version('candlelake')}")
+
+
+@pytest.mark.parametrize("name", [name for name, _ in _all_commands()])
+def test_every_option_of_every_command_says_what_it_does(name: str) -> None:
+    command = dict(_all_commands())[name]
+    silent = [
+        param.opts[0]
+        for param in command.params
+        if param.param_type_name == "option" and not param.hidden and not (param.help or "").strip()
+    ]
+    assert silent == [], f"{name}: options without help: {silent}"
+
+
+@pytest.mark.parametrize("name", ["", *[name for name, _ in _all_commands()]])
+def test_help_loads_none_of_the_heavy_packages(name: str) -> None:
+    argv = [*name.split()[1:], "--help"]
+    code, out, loaded = _run(*argv)
+    assert code == 0 and "Usage" in out
+    assert loaded == [], f"`{' '.join(['candlelake', *argv])}` imported {loaded}"
+
+
+def test_help_fits_an_80_column_terminal() -> None:
+    import os
+
+    env = {**os.environ, "COLUMNS": "80", "TERM": "dumb"}
+    for name, _ in _all_commands():
+        _, out, _ = _run(*name.split()[1:], "--help", env=env)
+        too_long = [line for line in out.splitlines() if len(line) > 80]
+        assert too_long == [], f"{name}: {too_long[:2]}"
+
+
+def test_a_rest_download_imports_no_ccxt(simulator: Any, tmp_path: Path) -> None:
+    code, out, loaded = _run(
+        "download", "--market", "futures", "--symbols", "BTC_USDT", "--start", "2024-02-19",
+        "--end", "2024-02-19", "--lake", str(tmp_path), "--rest-url", simulator.url,
+    )  # fmt: skip
+    assert code == 0, out
+    assert "ccxt" not in loaded and "airflow" not in loaded
+    assert len(list(tmp_path.rglob("*.parquet"))) == 1
+
+
+def test_progress_bar_fits_80_columns_with_its_largest_figures() -> None:
+    import io
+    import re
+
+    from rich.console import Console
+
+    from candlelake.progress import RichProgress
+
+    buf = io.StringIO()
+    progress = RichProgress(Console(file=buf, width=80, force_terminal=True, color_system=None))
+    days, rows, weight, retries = 9125, 1440, 1_234_567, 12_345  # 25 symbols x 365 days
+    progress.start(days)
+    for _ in range(days):
+        progress.day_done("BTC_USDT", rows, weight=weight, retries=retries)
+    progress.close()
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", buf.getvalue())
+    last = [line for line in re.split(r"[\r\n]", text) if line.strip()][-1]
+    assert len(last) <= 80
+    for figure in (f"{days}/{days}", f"{days * rows / 1e6:.1f}M rows", "weight 1.2M", "12.3k retries"):
+        assert figure in last, (figure, last)
