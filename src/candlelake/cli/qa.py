@@ -197,7 +197,7 @@ def repair(
         str | None, typer.Option(help="Binance REST base URL (env CANDLELAKE_BINANCE_URL).")
     ] = None,
     archive_url: Annotated[str | None, typer.Option(help="Archive base URL (vendor binance).")] = None,
-    concurrency: Annotated[int, typer.Option(min=1, max=64)] = 8,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Requests in flight at once.")] = 8,
     aws_profile: AwsProfile = None,
     endpoint_url: EndpointUrl = None,
 ) -> None:

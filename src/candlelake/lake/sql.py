@@ -77,10 +77,17 @@ def sql(
 ) -> pd.DataFrame | pa.Table:
     """Run `query` over every dataset of `lake` (see the module docstring)."""
     import duckdb
+    import pyarrow as pa
 
     con, _ = connect(lake, aws_profile=aws_profile, endpoint_url=endpoint_url)
     try:
-        table = con.sql(query).to_arrow_table()
+        relation = con.sql(query)
+        if relation is None:  # a statement without rows (SET, CREATE VIEW, ...)
+            table = pa.table({})
+        elif hasattr(relation, "to_arrow_table"):
+            table = relation.to_arrow_table()
+        else:  # DuckDB before 1.4 (the declared floor is 1.1)
+            table = relation.fetch_arrow_table()
     except duckdb.Error as exc:
         raise UsageError(f"SQL error: {str(exc).splitlines()[0]}") from None
     finally:
