@@ -21,11 +21,13 @@ from candlelake.cli.reference import _commands
 
 HEAVY = ("pandas", "pyarrow", "ccxt", "airflow")
 
-# Runs the CLI in a fresh interpreter and reports which heavy packages it imported.
+# Runs the CLI in a fresh interpreter the way the `candlelake` script does (argv from
+# sys.argv), then reports which heavy packages that process had imported.
 PROBE = """
 import json, sys
 from candlelake.cli.main import main
-code = main(sys.argv[1:])
+sys.argv = ["candlelake", *sys.argv[1:]]
+code = main()
 loaded = sorted({m.split(".")[0] for m in sys.modules} & set(HEAVY))
 print("LOADED=" + json.dumps(loaded), file=sys.stderr)
 sys.exit(code)
@@ -86,8 +88,23 @@ def test_a_rest_download_imports_no_ccxt(simulator: Any, tmp_path: Path) -> None
         "--end", "2024-02-19", "--lake", str(tmp_path), "--rest-url", simulator.url,
     )  # fmt: skip
     assert code == 0, out
-    assert "ccxt" not in loaded and "airflow" not in loaded
+    assert loaded == ["pyarrow"]  # no ccxt, no Airflow, and no pandas (cli/startup.py)
     assert len(list(tmp_path.rglob("*.parquet"))) == 1
+
+
+def test_pandas_still_works_after_the_download_start_up_hid_it_from_pyarrow() -> None:
+    code = (
+        "from candlelake.cli.startup import defer_pandas_probe\n"
+        "defer_pandas_probe()\n"
+        "import sys, pyarrow as pa\n"
+        "assert 'pandas' not in sys.modules\n"
+        "frame = pa.table({'a': [1, 2]}).to_pandas()\n"
+        "import pandas as pd\n"
+        "back = pa.Table.from_pandas(pd.DataFrame({'x': [1.5]}))\n"
+        "print(type(frame).__name__, list(frame['a']), back.column('x').to_pylist())\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.split() == ["DataFrame", "[1,", "2]", "[1.5]"], proc.stderr
 
 
 def test_progress_bar_fits_80_columns_with_its_largest_figures() -> None:

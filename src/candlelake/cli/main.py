@@ -49,8 +49,20 @@ def _register_commands() -> None:
     app.add_typer(sim_app, name="sim", help="Run the Binance-compatible exchange simulator.")
 
 
+# Commands whose process never hands pyarrow a pandas object (see cli/startup.py).
+_NO_PANDAS_COMMANDS = ("download", "download-bulk")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code; usage errors print one line and return 2."""
+    """Run the CLI and return its exit code; usage errors print one line and return 2.
+
+    `argv=None` means this is the `candlelake` process itself, which may tune its own start-up.
+    """
+    args = sys.argv[1:]
+    if argv is None and args[:1] and args[0] in _NO_PANDAS_COMMANDS and "--help" not in args:
+        from candlelake.cli.startup import defer_pandas_probe
+
+        defer_pandas_probe()
     _register_commands()
     command = typer.main.get_command(app)
     try:

@@ -253,6 +253,7 @@ def build_app(state: SimState) -> web.Application:
     app = web.Application()
 
     async def api(request: web.Request) -> web.StreamResponse:
+        state.stats.arrived()
         path = request.path
         prefix = next((p for p in API_PREFIXES if path.startswith(p)), "")
         budget = API_PREFIXES.get(prefix, "spot")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -18,6 +19,14 @@ class Stats:
         self._lock = threading.Lock()
         self._endpoints: dict[str, dict[str, int]] = defaultdict(_bucket)
         self._clients: dict[str, dict[str, int]] = defaultdict(_bucket)
+        self._first_arrival: float | None = None
+
+    def arrived(self) -> None:
+        """Note the wall time of the first API request since the last reset (start-up bench)."""
+        if self._first_arrival is None:
+            with self._lock:
+                if self._first_arrival is None:
+                    self._first_arrival = time.time()
 
     def record(self, endpoint: str, client: str, weight: int, status: int) -> None:
         with self._lock:
@@ -34,9 +43,15 @@ class Stats:
         for counts in endpoints.values():
             for key, value in counts.items():
                 total[key] += value
-        return {"total": dict(total), "endpoints": endpoints, "clients": clients}
+        return {
+            "total": dict(total),
+            "endpoints": endpoints,
+            "clients": clients,
+            "first_request_at": self._first_arrival,
+        }
 
     def reset(self) -> None:
         with self._lock:
             self._endpoints.clear()
             self._clients.clear()
+            self._first_arrival = None

@@ -1,0 +1,43 @@
+"""Keep a download process from importing pandas, which it never uses.
+
+pyarrow asks "is this a pandas object?" on its first conversion of Python data (`pa.array`,
+a scalar argument to a compute function, `to_numpy`), and answers by importing pandas:
+0.12 s per process with a byte-code cache, about a second without, paid by every CLI call
+and Airflow task although no pandas object is ever handed to pyarrow there.
+
+pyarrow remembers a failed optional import as "no pandas objects around" and still imports
+pandas later for anything that needs it (`to_pandas`, `from_pandas`): see its
+`pandas-shim.pxi`. So the first probe is answered with an ImportError, once, at start-up.
+There is no public switch for this; if pyarrow changes, the worst case is the old cost.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import sys
+from collections.abc import Sequence
+from importlib.machinery import ModuleSpec
+from types import ModuleType
+
+
+class _PandasHidden(importlib.abc.MetaPathFinder):
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if fullname == "pandas":
+            raise ImportError("pandas is not needed to download")
+        return None
+
+
+def defer_pandas_probe() -> None:
+    """Answer pyarrow's first pandas probe with "not installed"; real uses still import it."""
+    if "pandas" in sys.modules:
+        return
+    import pyarrow as pa
+
+    hidden = _PandasHidden()
+    sys.meta_path.insert(0, hidden)
+    try:
+        pa.array([0])
+    finally:
+        sys.meta_path.remove(hidden)
