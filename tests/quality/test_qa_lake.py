@@ -218,6 +218,9 @@ def test_bad_qa_input_is_one_line_and_exit_2(clean_lake: Path, capsys: pytest.Ca
     assert len(err) == 1 and "2024-02-30" in err[0]
     assert run_cli(["qa", "--lake", str(clean_lake), "--symbols", "BTC/USDT;rm -rf"]) == 2
     assert "BTC/USDT;rm -rf" in capsys.readouterr().err
+    other = SIGNATURE.replace(".futures.", ".spot.").replace("v7_3", "v7")
+    assert run_cli(["qa", "--lake", str(clean_lake), "--signature", other]) == 2
+    assert "no dataset at" in capsys.readouterr().err
 
 
 def test_html_report_renders_in_headless_chromium(damaged_lake: Path, tmp_path: Path) -> None:

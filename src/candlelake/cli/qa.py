@@ -70,8 +70,10 @@ def _request(
     base = normalize_url(lake)
     url = dataset_url(lake, sig) if sig else base
     location = DatasetLocation(url, aws_profile=aws_profile, endpoint_url=endpoint_url)
+    fs, root = location.filesystem()
+    if not fs.isdir(root):
+        raise UsageError(f"no dataset at {location.url}")
     if sig is None:
-        fs, root = location.filesystem()
         if is_dataset_root(fs, root):
             try:
                 sig = DatasetSignature.from_path(url)
