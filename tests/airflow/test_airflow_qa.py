@@ -60,21 +60,40 @@ CANDLELAKE_REST_ATTEMPTS = "2"
     )
 
 
-def _asset_events() -> list[tuple[str, str]]:
+def _asset_events(run_id: str) -> list[tuple[str, str]]:
+    """(asset uri, source DAG) of the events a download run recorded (other tests add theirs)."""
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
     with create_session() as session:
-        rows = session.execute(
-            select(AssetModel.uri, AssetEvent.source_dag_id).join(
-                AssetModel, AssetEvent.asset_id == AssetModel.id
-            )
-        ).all()
+        joined = (
+            select(AssetModel.uri, AssetEvent.source_dag_id)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetEvent.source_run_id == run_id)
+        )
+        rows = session.execute(joined).all()
         return sorted((str(uri), str(dag)) for uri, dag in rows)
 
 
-def _scheduler_creates_the_qa_run() -> Any:
+def _window_of(run: Any) -> Any:
+    """What the run's qa_window task returned (its XCom)."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        row = session.scalars(
+            select(XComModel).where(
+                XComModel.dag_id == run.dag_id, XComModel.run_id == run.run_id,
+                XComModel.task_id == "qa_window", XComModel.key == "return_value",
+            )
+        ).one()  # fmt: skip
+        value = row.value
+        return json.loads(value) if isinstance(value, str) else value
+
+
+def _scheduler_creates_the_qa_run(download_run_id: str) -> Any:
     """What the scheduler loop does for asset-triggered DAGs, with its own code."""
     from airflow.jobs.job import Job
     from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
@@ -91,7 +110,11 @@ def _scheduler_creates_the_qa_run() -> Any:
         session.commit()
         run = session.scalars(select(DagRun).where(DagRun.dag_id == QA)).one()
         assert run.run_type == "asset_triggered"
-        assert sorted(e.source_dag_id for e in run.consumed_asset_events) == [DAILY, DAILY]
+        # It consumed this download run's events (and any earlier ones of the same assets).
+        consumed = [e for e in run.consumed_asset_events if e.source_run_id == download_run_id]
+        assert sorted(e.source_task_id for e in consumed) == sorted(
+            f"download.periodic_daily.ccxt.binance.{m}" for m in ("futures.v7.3", "spot.v7")
+        )
         session.expunge(run)
         return run
 
@@ -114,7 +137,7 @@ def test_qa_dag_runs_after_the_download_alerts_and_repairs(
 
     download = run_dag(airflow_dags / f"{DAILY}.py", logical_date=RUN_AT)
     assert download.state == "success", task_states(download)
-    assert _asset_events() == [
+    assert _asset_events(download.run_id) == [
         (f"x-candlelake://test/{FUTURES}", DAILY),
         (f"x-candlelake://test/{SPOT}", DAILY),
     ]
@@ -129,7 +152,9 @@ def test_qa_dag_runs_after_the_download_alerts_and_repairs(
     )
     day_file.unlink()
 
-    qa_run = run_existing_dagrun(load_dag(airflow_dags / f"{QA}.py"), _scheduler_creates_the_qa_run())
+    qa_run = run_existing_dagrun(
+        load_dag(airflow_dags / f"{QA}.py"), _scheduler_creates_the_qa_run(download.run_id)
+    )
     states = task_states(qa_run)
     assert states == {
         "qa_window": "success",
@@ -141,6 +166,8 @@ def test_qa_dag_runs_after_the_download_alerts_and_repairs(
         "notify_failure": "success",
         "end_dag": "upstream_failed",
     }
+    # The window came from the download run's data interval: the day it downloaded.
+    assert _window_of(qa_run) == {"start": "2024-02-19", "end": "2024-02-19"}
     # The alert carries the QA summary: which day of which symbol, and why.
     (message,) = telegram_api.wait_for_messages(1)
     assert message.token == TOKEN
