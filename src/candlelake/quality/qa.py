@@ -8,7 +8,6 @@ explained by the symbol's first and last files (not listed yet, delisted) or are
 from __future__ import annotations
 
 import datetime as dt
-import posixpath
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +20,7 @@ from fsspec import AbstractFileSystem
 
 from candlelake.lake import layout
 from candlelake.lake.ledger import Ledger, LedgerEntry
-from candlelake.lake.listing import list_dir, list_names
+from candlelake.lake.listing import list_day_files, present_symbols
 from candlelake.lake.schema import META_KEY, DayMeta
 from candlelake.lake.storage import DatasetLocation, url_of
 from candlelake.quality.accounting import DayAccount, account_day, whole_day
@@ -106,7 +105,7 @@ def run_qa(request: QaRequest) -> QaReport:
     """Check a dataset; see the module docstring."""
     fs, root = request.location.filesystem()
     ledger = Ledger(fs, root)
-    present = _present_symbols(fs, root)
+    present = present_symbols(fs, root)
     symbols = list(request.symbols) if request.symbols is not None else sorted({*request.universe, *present})
     files = {s: list_day_files(fs, root, s, request.first_day, request.last_day) for s in symbols}
     all_days = [d for f in files.values() for d in f]
@@ -280,33 +279,6 @@ def _expected(day: dt.date, now_ms: int) -> Window | None:
     return Window(whole.start_ms, end) if end > whole.start_ms else None
 
 
-def list_day_files(
-    fs: AbstractFileSystem, root: str, symbol: str, first: dt.date | None, last: dt.date | None
-) -> dict[dt.date, tuple[str, int]]:
-    """{day: (path, size)} of `symbol`'s day files between `first` and `last` (both optional)."""
-    symbol_dir = posixpath.join(root, layout.segment("currency_pair", symbol))
-    if first is not None and last is not None:
-        months = [
-            posixpath.join(root, layout.partition_dir(symbol, y, m))
-            for y, m in layout.months_between(first, last)
-        ]
-    else:
-        months = [m for y in list_names(fs, symbol_dir, "directory") for m in list_names(fs, y, "directory")]
-    found: dict[dt.date, tuple[str, int]] = {}
-    for month_dir in months:
-        for entry in list_dir(fs, month_dir, "file"):
-            day = layout.parse_day_file_name(posixpath.basename(entry[0]))
-            if day is None or (first and day < first) or (last and day > last):
-                continue
-            found[day] = entry
-    return dict(sorted(found.items()))
-
-
-def _present_symbols(fs: AbstractFileSystem, root: str) -> list[str]:
-    names = (posixpath.basename(p) for p in list_names(fs, root, "directory"))
-    return sorted(s for n in names if (s := layout.parse_segment(n, "currency_pair")))
-
-
 def failing_days(report: QaReport) -> dict[str, list[dt.date]]:
     """{symbol: days} that a re-download can fix: holes, missing and corrupt files, bad rows."""
     out: dict[str, list[dt.date]] = {}
@@ -316,4 +288,4 @@ def failing_days(report: QaReport) -> dict[str, list[dt.date]]:
     return out
 
 
-__all__: Sequence[str] = ["QaReport", "QaRequest", "failing_days", "list_day_files", "run_qa"]
+__all__: Sequence[str] = ["QaReport", "QaRequest", "failing_days", "run_qa"]
