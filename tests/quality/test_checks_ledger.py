@@ -163,3 +163,41 @@ def test_cross_check_of_archive_and_rest_datasets(simulator: Simulator, tmp_path
     found = [f for f in report["findings"] if f["severity"] == "fail"]
     assert [(f["symbol"], f["check"], f["count"]) for f in found] == [("BTC_USDT", "cross_check", 1)]
     assert found[0]["first_ms"] == day_ms(DAY)[0] + 300 * 60_000
+
+
+def _dataset(root: Path, table: pa.Table) -> None:
+    writer = LakeWriter(DatasetLocation(str(root)))
+    day = dt.date.fromisoformat(DAY)
+    meta = DayMeta("BTC_USDT", day, *day_ms(DAY), table.num_rows, True, "rest")
+    writer.write_day("BTC_USDT", day, table, meta, exchange_id="binance", knowledge_time=KNOWLEDGE)
+
+
+def test_cross_check_of_two_markets_compares_closes_within_a_tolerance(
+    sim_config: SimConfig, tmp_path: Path
+) -> None:
+    """Spot vs futures trade different instruments: only closes, within 2 %, are compared.
+
+    The simulator's markets are independent random walks, so the futures side here is the
+    spot day with a basis of +0.5 % (what real perpetuals show), then with one close 5 % off.
+    """
+    from candlelake.quality.crosscheck_lake import cross_check_datasets
+    from candlelake.quality.qa import QaRequest
+
+    spot = _truth_table(sim_config)
+    futures = _shifted(spot, 0, 1.005)
+    lake = tmp_path / "lake"
+    spot_root = lake / "v3/periodic_daily/manual/downloaded_1min/parquet/ohlcv/spot/v7/ccxt/binance/v1_0_0"
+    futures_root = Path(str(spot_root).replace("/spot/v7/", "/futures/v7_3/"))
+    _dataset(spot_root, spot)
+    _dataset(futures_root, futures)
+    request = QaRequest(DatasetLocation(str(spot_root)), symbols=("BTC_USDT",))
+    assert cross_check_datasets(request, DatasetLocation(str(futures_root))) == []
+
+    off = futures.column("close")[900].as_py() * 1.05
+    _dataset(futures_root, _with(futures, "close", 900, off))
+    (finding,) = cross_check_datasets(request, DatasetLocation(str(futures_root)))
+    assert (finding.check, finding.count, finding.first_ms) == (
+        "cross_check",
+        1,
+        day_ms(DAY)[0] + 900 * 60_000,
+    )
