@@ -13,7 +13,6 @@ import re
 from typing import Final
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from candlelake.errors import UsageError
 from candlelake.timeutil import MINUTE_MS
@@ -52,8 +51,8 @@ def resample(table: pa.Table, interval: str) -> pa.Table:
     """Bars of `interval` per currency pair from a `read(..., as_="arrow")` table."""
     step = interval_ms(interval)
     ordered = table.sort_by([("currency_pair", "ascending"), ("timestamp", "ascending")])
-    ts = ordered.column("timestamp")
-    bucket = pc.subtract(ts, pc.remainder(ts, step))
+    ts = ordered.column("timestamp").to_numpy()
+    bucket = pa.array(ts - ts % step, pa.int64())  # numpy: pyarrow 15 has no `remainder`
     work = ordered.drop_columns(["timestamp"]).append_column("timestamp", bucket)
     present = [c for c in _AGGREGATIONS if c in work.column_names]
     aggregations = [(c, _AGGREGATIONS[c]) for c in present] + [("timestamp", "count")]
