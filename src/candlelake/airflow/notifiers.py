@@ -33,8 +33,10 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 FAILED_STATES = frozenset({"failed", "upstream_failed"})
-# A failed task may leave a few lines for people under this XCom key (the QA DAG's summary).
+# A failed task may leave a few lines for people under this XCom key (the QA DAG's summary);
+# it says so with this attribute set to True on its operator.
 SUMMARY_XCOM_KEY = "alert_summary"
+SUMMARY_MARK = "leaves_alert_summary"
 TELEGRAM_API_URL_EXTRA = "api_url"
 
 
@@ -117,8 +119,12 @@ def failure_report(context: Context) -> FailureReport:
         task_id, map_index = _split_state_key(key, task_ids)
         mapped = f"/mapped/{map_index}" if map_index >= 0 else ""
         log_url = f"{run_url}/tasks/{task_id}{mapped}"
-        # Only a task that failed itself can have left a summary; upstream_failed ones never ran.
-        summary = _summary(ti, task_id, map_index) if state == "failed" else None
+        # Only tasks marked as leaving a summary are asked (a missing XCom is logged as an
+        # error), and only if they failed themselves: upstream_failed ones never ran.
+        marked = (
+            dag is not None and task_id in task_ids and getattr(dag.get_task(task_id), SUMMARY_MARK, False)
+        )
+        summary = _summary(ti, task_id, map_index) if marked and state == "failed" else None
         failed.append(FailedTask(task_id, map_index, str(state), log_url, summary))
     # Tasks that failed themselves first; upstream_failed ones only follow from them.
     failed.sort(key=lambda t: (t.state != "failed", t.task_id, t.map_index))

@@ -33,7 +33,7 @@ from airflow.sdk.exceptions import AirflowException
 
 from candlelake.airflow.assets import dataset_asset, job_signature
 from candlelake.airflow.factory import JobLike, alert_after, as_job, default_args, start_date
-from candlelake.airflow.notifiers import SUMMARY_XCOM_KEY
+from candlelake.airflow.notifiers import SUMMARY_MARK, SUMMARY_XCOM_KEY
 from candlelake.airflow.settings import load_settings
 
 _SHOWN_FINDINGS = 20  # an alert lists this many findings; the task log has them all
@@ -73,6 +73,8 @@ def build_qa_dag(
             check = run_candlelake.override(task_id=f"qa.{signature}")(
                 "qa", lake, window, dict(settings.env), summary=True
             )
+            # notify_failure reads the summary of tasks so marked.
+            setattr(check.operator, SUMMARY_MARK, True)  # type: ignore[attr-defined]
             check >> end_qa
             if repair:
                 fix = run_candlelake.override(
