@@ -166,7 +166,7 @@ def test_qa_dag_runs_after_the_download_alerts_and_repairs(
         "notify_failure": "success",
         "end_dag": "upstream_failed",
     }
-    # The window came from the download run's data interval: the day it downloaded.
+    # The window is the day the download run took (the day before its logical date).
     assert _window_of(qa_run) == {"start": "2024-02-19", "end": "2024-02-19"}
     # The alert carries the QA summary: which day of which symbol, and why.
     (message,) = telegram_api.wait_for_messages(1)

@@ -4,15 +4,15 @@ Graph::
 
     qa_window >> qa.<signature> (one per dataset) >> end_qa >> end_dag
                  qa.<signature> >> repair.<signature>       (one_failed, if repair is on)
-                                   end_qa >> notify_failure >> end_dag   (one_failed)
+    every qa.<signature> >> notify_failure >> end_dag       (all_done; skips when none failed)
 
-``qa_window`` takes the days from the download runs whose asset events triggered this run
-(their data intervals), so a day whose download failed yesterday is checked with today's.
+``qa_window`` takes the days the download runs whose asset events triggered this run took
+(the day before each run's logical date), so a day whose download failed yesterday is checked with today's.
 A manual run takes ``{"start": "YYYY-MM-DD", "end": "YYYY-MM-DD"}`` from its conf, else the
 previous UTC day. Each ``qa.*`` task runs ``candlelake qa --json`` in a subprocess of the worker
 (QA reads the gap ledger, so it is light), leaves its summary as an XCom for the alert, and
-fails on an unexplained problem; ``notify_failure`` then sends the summary by e-mail and
-Telegram through the download DAG's notifiers, and ``repair.*`` runs ``candlelake repair``
+fails on an unexplained problem; ``notify_failure`` (the download DAG's alert task) then
+sends that summary by e-mail and Telegram, and ``repair.*`` runs ``candlelake repair``
 on that dataset's days.
 """
 
@@ -32,8 +32,9 @@ from airflow.sdk import DAG, TriggerRule, get_current_context, task
 from airflow.sdk.exceptions import AirflowException
 
 from candlelake.airflow.assets import dataset_asset, job_signature
-from candlelake.airflow.factory import JobLike, alert_after, as_job, default_args, start_date
-from candlelake.airflow.notifiers import SUMMARY_MARK, SUMMARY_XCOM_KEY
+from candlelake.airflow.command import previous_day
+from candlelake.airflow.factory import JobLike, as_job, default_args, failure_alert, start_date
+from candlelake.airflow.failure_report import SUMMARY_KEY
 from candlelake.airflow.settings import load_settings
 
 _SHOWN_FINDINGS = 20  # an alert lists this many findings; the task log has them all
@@ -67,48 +68,44 @@ def build_qa_dag(
         window = qa_window()
         end_qa = EmptyOperator(task_id="end_qa")
         end_dag = EmptyOperator(task_id="end_dag", trigger_rule=TriggerRule.NONE_FAILED)
+        alert = failure_alert(settings)
         for job in parsed:
             signature = job_signature(settings, job)
             lake = ["--lake", settings.lake_url, "--signature", signature]
             check = run_candlelake.override(task_id=f"qa.{signature}")(
                 "qa", lake, window, dict(settings.env), summary=True
             )
-            # notify_failure reads the summary of tasks so marked.
-            setattr(check.operator, SUMMARY_MARK, True)  # type: ignore[attr-defined]
-            check >> end_qa
+            check >> [end_qa, alert]
             if repair:
                 fix = run_candlelake.override(
                     task_id=f"repair.{signature}", trigger_rule=TriggerRule.ONE_FAILED
                 )("repair", lake, window, dict(settings.env), summary=False)
                 check >> fix
-        alert_after(end_qa, end_dag, settings)
+        end_qa >> end_dag
+        alert >> end_dag
     return dag
 
 
 @task
 def qa_window() -> dict[str, str]:
-    """The days to check: the triggering download runs' data intervals (see the module doc)."""
+    """The days to check: those the triggering download runs took (see the module doc)."""
     context = get_current_context()
-    starts: list[dt.datetime] = []
-    ends: list[dt.datetime] = []
-    for events in (context.get("triggering_asset_events") or {}).values():
-        for event in events:
-            run = event.source_dag_run
-            if run is not None and run.data_interval_start and run.data_interval_end:
-                starts.append(run.data_interval_start)
-                ends.append(run.data_interval_end)
-    if starts:
-        # The same days the downloads took: [start's day, the day before end's day].
-        first = min(starts).astimezone(dt.UTC).date()
-        last = max(ends).astimezone(dt.UTC).date() - dt.timedelta(days=1)
-        return {"start": first.isoformat(), "end": max(first, last).isoformat()}
+    # The day each triggering download run took: the same rule as its window templates.
+    days = [
+        previous_day(run.logical_date or run.run_after)
+        for events in (context.get("triggering_asset_events") or {}).values()
+        for event in events
+        if (run := event.source_dag_run) is not None
+    ]
+    if days:
+        return {"start": min(days).isoformat(), "end": max(days).isoformat()}
     dag_run = context["dag_run"]
     conf = dag_run.conf or {}
     if conf.get("start"):
         start = dt.date.fromisoformat(str(conf["start"]))
         end = dt.date.fromisoformat(str(conf.get("end") or conf["start"]))
         return {"start": start.isoformat(), "end": end.isoformat()}
-    yesterday = (dag_run.run_after.astimezone(dt.UTC) - dt.timedelta(days=1)).date()
+    yesterday = previous_day(dag_run.run_after)
     return {"start": yesterday.isoformat(), "end": yesterday.isoformat()}
 
 
@@ -131,7 +128,7 @@ def run_candlelake(
     if done.stderr:
         log.info("%s", done.stderr)
     if summary and done.stdout.strip().startswith("{"):
-        context["ti"].xcom_push(key=SUMMARY_XCOM_KEY, value=qa_summary(json.loads(done.stdout)))
+        context["ti"].xcom_push(key=SUMMARY_KEY, value=qa_summary(json.loads(done.stdout)))
     if done.returncode != 0:
         raise AirflowException(f"candlelake {command} exited with code {done.returncode}")
 
