@@ -11,7 +11,7 @@ import logging
 import os
 import posixpath
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -23,6 +23,8 @@ from candlelake.lake import layout
 from candlelake.lake.guard import ConcurrentWrite, partition_lock, put_if_unchanged, sweep_temp_files
 from candlelake.lake.integrity import CorruptDayFile, check_day_file, merge_stored
 from candlelake.lake.layout import open_dataset
+from candlelake.lake.ledger import Ledger, LedgerEntry
+from candlelake.lake.listing import list_dir
 from candlelake.lake.schema import (
     COMPRESSION,
     KLINE_EXTRA_COLUMNS,
@@ -33,7 +35,8 @@ from candlelake.lake.schema import (
 )
 from candlelake.lake.storage import DatasetLocation, ensure_writable, url_of, write_atomic
 from candlelake.markets import check_symbol
-from candlelake.timeutil import day_window, fmt_ms
+from candlelake.quality.gaps import Gap
+from candlelake.timeutil import Window, day_window, fmt_ms
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,7 @@ class LakeWriter:
         self.location = location
         self._fs, self._root = location.filesystem()
         self._swept: set[str] = set()  # partitions cleared of old temp files by this writer
+        self.ledger = Ledger(self._fs, self._root)
 
     def check_writable(self) -> None:
         """Raise UsageError if the dataset cannot be written; creates nothing."""
@@ -91,19 +95,28 @@ class LakeWriter:
                 merged, merged_meta = self._merge_current(path, lake_table, meta)
                 data = serialize(merged, merged_meta)
                 write_atomic(self._fs, path, data, temp_path=layout.temp_path_for(path))
+            self._record(merged_meta, merged, len(data))
             return url_of(self._fs, path)
         # Object stores have no lock: put only if the object is still the version merged
         # with (If-Match), or still absent (If-None-Match); otherwise merge again.
         for _ in range(_CONDITIONAL_ATTEMPTS):
             version = self._version(path)
             merged, merged_meta = self._merge_current(path, lake_table, meta)
+            data = serialize(merged, merged_meta)
             try:
-                put_if_unchanged(self._fs, path, serialize(merged, merged_meta), version)
+                put_if_unchanged(self._fs, path, data, version)
             except ConcurrentWrite:
                 log.info("%s changed while being written; merging again", url_of(self._fs, path))
                 continue
+            self._record(merged_meta, merged, len(data))
             return url_of(self._fs, path)
         raise ConcurrentWrite(f"{url_of(self._fs, path)} kept changing while being written")
+
+    def _record(self, meta: DayMeta, table: pa.Table, size: int) -> None:
+        try:
+            self.ledger.record(meta, table, size)
+        except Exception as exc:  # the file is the truth; QA reads its footer if the entry is lost
+            log.warning("could not update the gap ledger for %s %s: %s", meta.symbol, meta.day, exc)
 
     def _version(self, path: str) -> str | None:
         try:
@@ -126,6 +139,15 @@ class LakeWriter:
         stored = pq.read_table(pa.BufferReader(data))
         return merge_stored(table, meta, stored, stored_meta)
 
+    def record_empty_day(self, symbol: str, day: dt.date, window: Window, gaps: Sequence[Gap]) -> None:
+        """Note in the gap ledger why a day has no file (not listed, delisted, failed, ...)."""
+        meta = DayMeta(symbol, day, window.start_ms, window.end_ms, 0, False, "none",
+                       gaps=tuple(g.to_dict() for g in gaps))  # fmt: skip
+        try:
+            self.ledger.record_entry(LedgerEntry(meta, size=0))
+        except Exception as exc:  # as in write_day: the run report still has the reasons
+            log.warning("could not update the gap ledger for %s %s: %s", symbol, day, exc)
+
     def read_meta(self, symbol: str, day: dt.date) -> DayMeta | None:
         """The stored `DayMeta` of a day file (read from its footer only), or None if absent."""
         path = self._path(symbol, day)
@@ -142,11 +164,11 @@ class LakeWriter:
             return pq.read_table(handle)
 
     def existing_days(self, symbol: str, days: Iterable[dt.date]) -> dict[dt.date, DayMeta]:
-        """The days among `days` that have a readable file, with their metadata.
+        """The days among `days` whose file can be trusted, with their metadata.
 
-        One listing per month partition, then one ranged read of each file's tail (issued
-        concurrently on object stores). A file whose footer cannot be read counts as absent,
-        so it gets rewritten.
+        One listing per month partition, then each file read in full (concurrently on object
+        stores) and checked (lake/integrity.py). A file that fails counts as absent, so the
+        day is downloaded again and the file replaced.
         """
         check_symbol(symbol)
         by_month: dict[tuple[int, int], set[dt.date]] = defaultdict(set)
@@ -184,15 +206,7 @@ class LakeWriter:
 
     def _list_files(self, directory: str) -> list[tuple[str, int]]:
         """(path, size) of the visible files in `directory`; none if it does not exist."""
-        try:
-            entries = self._fs.ls(directory, detail=True)
-        except FileNotFoundError:
-            return []
-        return [
-            (str(e["name"]), int(e["size"]))
-            for e in entries
-            if e.get("type") == "file" and not layout.is_hidden(str(e["name"]))
-        ]
+        return list_dir(self._fs, directory, "file")
 
 
 def serialize(table: pa.Table, meta: DayMeta) -> bytes:
