@@ -82,10 +82,12 @@ class RichProgress:
         )
         self._task = self._bar.add_task("download", total=0, info="")
         self.rows = 0
+        self._started = False
 
     def start(self, total_days: int) -> None:
         self._bar.update(self._task, total=total_days)
         self._bar.start()
+        self._started = True
 
     def day_done(self, symbol: str, rows: int, *, weight: int, retries: int) -> None:
         self.rows += rows
@@ -94,7 +96,7 @@ class RichProgress:
 
     def heartbeat(self, elapsed_s: float) -> None:
         # The bar redraws itself once started; before that (planning), say we are alive.
-        if not self._bar.live.is_started:
+        if not self._started:
             self._bar.console.print(f"still running after {elapsed_s:.0f} s: planning")
 
     def close(self) -> None:

@@ -37,6 +37,7 @@ from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
 from candlelake.lake import layout
+from candlelake.lake.guard import sweep_temp_files
 from candlelake.lake.listing import list_names
 from candlelake.lake.schema import DayMeta
 from candlelake.lake.storage import write_atomic
@@ -160,6 +161,8 @@ class Ledger:
     def _write(self, path: str, days: dict[str, Any]) -> None:
         body = {"format": LEDGER_FORMAT, "days": dict(sorted(days.items()))}
         data = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        if isinstance(self._fs, LocalFileSystem):  # temp files a killed writer left here
+            sweep_temp_files(posixpath.dirname(path))
         write_atomic(self._fs, path, data, temp_path=layout.temp_path_for(path))
 
     @contextlib.contextmanager
