@@ -8,7 +8,8 @@ and Airflow task although no pandas object is ever handed to pyarrow there.
 pyarrow remembers a failed optional import as "no pandas objects around" and still imports
 pandas later for anything that needs it (`to_pandas`, `from_pandas`): see its
 `pandas-shim.pxi`. So the first probe is answered with an ImportError, once, at start-up.
-There is no public switch for this; if pyarrow changes, the worst case is the old cost.
+There is no public switch for this. pyarrow 18 and later honour it; older ones import pandas
+anyway from C++, so the worst case, there or after a change in pyarrow, is the old cost.
 """
 
 from __future__ import annotations
