@@ -102,3 +102,15 @@ def test_rows_outside_the_window_are_rejected_explained_and_fail_the_run(tmp_pat
     assert sum(g.minutes for g in report.gaps if g.kind == "missing") == 3
     assert {g.reason for g in report.gaps} == {EXCHANGE_GAP}  # no row was ever in the window
     assert len(report.errors) == 3 and all(e.startswith("invalid row at ") for e in report.errors)
+
+
+def test_a_planned_day_never_delivered_is_still_reported_when_the_sink_closes(tmp_path: Path) -> None:
+    sink, _ = _sink(tmp_path)
+    report = SymbolReport("BTC_USDT")
+    sink.open(plan_symbol("BTC_USDT", W, {}, today=DAY, options=PlanOptions("spot")), report)
+    sink.close()
+    assert [(g.minutes, g.kind, g.reason) for g in report.gaps] == [
+        (1440, "missing", "not finished (internal error)")
+    ]
+    assert report.errors == ["2024-02-19: not finished"]
+    assert sink.unfinished() == []

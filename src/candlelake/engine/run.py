@@ -15,6 +15,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
+from collections.abc import Mapping
 from contextlib import AsyncExitStack
 
 from candlelake.engine.scheduler import Scheduler
@@ -38,7 +39,7 @@ from candlelake.quality.verify import verify_sample
 from candlelake.sources.archive_source import BinanceArchiveSource
 from candlelake.sources.binance import BinanceSource
 from candlelake.sources.binance_archive import ArchiveClient
-from candlelake.sources.binance_rest import BinanceRest
+from candlelake.sources.binance_rest import BinanceRest, SymbolInfo
 from candlelake.sources.protocol import Source
 from candlelake.sources.rest_source import BinanceRestSource
 from candlelake.timeutil import Window, from_ms
@@ -69,16 +70,7 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
         if window.minutes == 0:
             log.warning("nothing to download: the window starts after the last closed minute")
         report = RunReport(location.url, job.market, window, job.window.end_ms)
-        symbols = job.symbols
-        if job.all_symbols:
-            symbols = symbols_for(sorted(i.symbol for i in info.values() if i.trading), job.universe_part)
-        if job.explicit_symbols:
-            unknown = [s for s in symbols if to_exchange_id(s) not in info]
-            if unknown:
-                raise UsageError(
-                    f"unknown symbol(s) on Binance {job.market}: {', '.join(unknown)}; "
-                    "see `candlelake universe show` or use --universe all"
-                )
+        symbols = _symbols(job, info)
         scheduler = Scheduler(job.concurrency)
         rest_source = BinanceRestSource(rest, info, scheduler, full=job.full_klines)
         source: Source = rest_source
@@ -95,7 +87,7 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
         )
         try:
             today = from_ms(rest.server_now_ms()).date()
-            plans = await _plan_all(unique(symbols), window, writer, archive, options, today, job)
+            plans = await _plan_all(symbols, window, writer, archive, options, today, job)
             report.symbols = [SymbolReport(plan.symbol) for plan in plans]
             progress.start(sum(len(plan.windows) for plan in plans))
             for plan, symbol_report in zip(plans, report.symbols, strict=True):
@@ -105,11 +97,7 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
                     continue
                 await source.submit(plan, sink)
             await scheduler.drain()
-            by_symbol = {plan.symbol: plan for plan in plans}
-            for symbol, day in sink.unfinished():
-                w = by_symbol[symbol].windows[day]
-                sink.explain(symbol, w.start_ms, w.end_ms, "not finished (internal error)")
-                sink.error(symbol, f"{day}: not finished")
+            sink.close()
             if scheduler.stopped is not None:
                 report.errors.append(str(scheduler.stopped))
             elif uses_archive and job.verify_sample:
@@ -132,6 +120,21 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
             report.elapsed_s = time.monotonic() - started
         report.errors[:0] = scheduler.errors
     return report
+
+
+def _symbols(job: DownloadJob, info: Mapping[str, SymbolInfo]) -> tuple[str, ...]:
+    """The job's symbols; `--universe all` is every trading symbol of exchangeInfo."""
+    symbols = job.symbols
+    if job.all_symbols:
+        symbols = symbols_for(sorted(i.symbol for i in info.values() if i.trading), job.universe_part)
+    if job.explicit_symbols:
+        unknown = [s for s in symbols if to_exchange_id(s) not in info]
+        if unknown:
+            raise UsageError(
+                f"unknown symbol(s) on Binance {job.market}: {', '.join(unknown)}; "
+                "see `candlelake universe show` or use --universe all"
+            )
+    return unique(symbols)
 
 
 async def _plan_all(

@@ -19,6 +19,7 @@ from candlelake.progress import Progress
 from candlelake.quality.gaps import Explained, Gap, Lifecycle, find_gaps
 from candlelake.quality.report import SymbolReport
 from candlelake.sources.protocol import FinishedDay
+from candlelake.timeutil import Window
 from candlelake.validate.rules import Validated, validate_klines
 
 log = logging.getLogger(__name__)
@@ -41,14 +42,14 @@ class DaySink:
         self.knowledge_time = dt.datetime.now(dt.UTC)
         self.reports: dict[str, SymbolReport] = {}
         self._stored: dict[str, dict[dt.date, DayMeta]] = {}
-        self._pending: dict[str, set[dt.date]] = {}
+        self._pending: dict[str, dict[dt.date, Window]] = {}
         self._writes = asyncio.Semaphore(writes)
 
     def open(self, plan: SymbolPlan, report: SymbolReport) -> None:
         """Expect the days of `plan`; record the days it skipped."""
         self.reports[plan.symbol] = report
         self._stored[plan.symbol] = dict(plan.stored)
-        self._pending[plan.symbol] = set(plan.windows)
+        self._pending[plan.symbol] = dict(plan.windows)
         report.days_skipped += len(plan.skipped)
         report.gaps.extend(plan.skipped_gaps)
 
@@ -62,7 +63,7 @@ class DaySink:
         report.listed_ms, report.delisted_ms = lifecycle.listed_ms, lifecycle.delisted_ms
 
     async def deliver(self, day: FinishedDay) -> None:
-        self._pending[day.symbol].discard(day.day)
+        self._pending[day.symbol].pop(day.day, None)
         try:
             rows = await self._store(day)
         except Exception as exc:
@@ -94,8 +95,16 @@ class DaySink:
         self._pending[plan.symbol].clear()
 
     def unfinished(self) -> list[tuple[str, dt.date]]:
-        """Planned days never delivered; a bug if any (each is still reported by the caller)."""
+        """Planned days not delivered yet."""
         return [(s, d) for s, days in self._pending.items() for d in sorted(days)]
+
+    def close(self) -> None:
+        """After every source has finished: a planned day never delivered (a bug) is still
+        reported, as missing, and fails the run."""
+        for symbol, day in self.unfinished():
+            w = self._pending[symbol].pop(day)
+            self.explain(symbol, w.start_ms, w.end_ms, "not finished (internal error)")
+            self.error(symbol, f"{day}: not finished")
 
     async def _store(self, day: FinishedDay) -> int:
         report = self.reports[day.symbol]
