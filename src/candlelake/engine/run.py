@@ -39,8 +39,9 @@ from candlelake.quality.verify import verify_sample
 from candlelake.sources.archive_source import BinanceArchiveSource
 from candlelake.sources.binance import BinanceSource
 from candlelake.sources.binance_archive import ArchiveClient
-from candlelake.sources.binance_rest import BinanceRest, SymbolInfo
+from candlelake.sources.binance_rest import SymbolInfo
 from candlelake.sources.protocol import Source
+from candlelake.sources.rest_client import TITLES, open_rest
 from candlelake.sources.rest_source import BinanceRestSource
 from candlelake.timeutil import Window, from_ms
 
@@ -64,7 +65,8 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
         job.market, job.force, uses_archive, job.archive_url or REAL_ARCHIVE_URL, job.download_period
     )
     async with AsyncExitStack() as stack:
-        rest = await stack.enter_async_context(BinanceRest(job.market, job.rest))
+        rest = open_rest(job.exchange_id, job.market, job.rest)
+        await stack.enter_async_context(rest)
         info = await rest.exchange_info()
         window = clamp_window(job.window, rest.server_now_ms())
         if window.minutes == 0:
@@ -130,9 +132,11 @@ def _symbols(job: DownloadJob, info: Mapping[str, SymbolInfo]) -> tuple[str, ...
     if job.explicit_symbols:
         unknown = [s for s in symbols if to_exchange_id(s) not in info]
         if unknown:
+            listed = sorted(i.symbol for i in info.values() if i.trading)
+            shown = ", ".join(listed[:40]) + (f", … ({len(listed)} in all)" if len(listed) > 40 else "")
             raise UsageError(
-                f"unknown symbol(s) on Binance {job.market}: {', '.join(unknown)}; "
-                "see `candlelake universe show` or use --universe all"
+                f"unknown symbol(s) on {TITLES[job.exchange_id]} {job.market}: {', '.join(unknown)}; "
+                f"supported: {shown}"
             )
     return unique(symbols)
 

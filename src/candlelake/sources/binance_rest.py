@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-import tenacity
+import pyarrow as pa
 
 from candlelake.errors import IpBanned, RateLimited, TerminalError, TransientError, UsageError
-from candlelake.markets import Market
+from candlelake.markets import Market, to_exchange_id
 from candlelake.plan.pages import FUTURES_KLINES, SPOT_KLINES, EndpointCost, Page
 from candlelake.settings import RestSettings
+from candlelake.sources.binance_rows import binance_rows_to_table
 from candlelake.sources.budget import RateLimit, WeightBudget
 from candlelake.sources.http import AiohttpTransport, HttpResponse, Params, Transport, redact
+from candlelake.sources.retry import call_with_retries
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +91,14 @@ class BinanceRest:
             self._exchange = await self._load_exchange_info()
         return self._exchange.info
 
+    def lookup(self, symbol: str) -> SymbolInfo | None:
+        """exchangeInfo's entry for `BTC_USDT`, if the market has it."""
+        assert self._exchange is not None, "call exchange_info() first"
+        return self._exchange.info.get(to_exchange_id(symbol))
+
+    def to_table(self, rows: Sequence[Sequence[Any]], *, full: bool) -> pa.Table:
+        return binance_rows_to_table(rows, full=full)
+
     def server_now_ms(self) -> int:
         """The exchange's clock, extrapolated from exchangeInfo's serverTime."""
         assert self._exchange is not None, "call exchange_info() first"
@@ -146,29 +156,9 @@ class BinanceRest:
         return None
 
     async def _call(self, endpoint: str, params: Params, weight: int) -> Any:
-        failures = 0
-
-        def gave_up(state: tenacity.RetryCallState) -> bool:
-            # A 429 is our pacing being corrected, not a failed attempt: it is waited
-            # out (the budget pauses every worker for Retry-After) and never counted.
-            nonlocal failures
-            outcome = state.outcome
-            if outcome is not None and not isinstance(outcome.exception(), RateLimited):
-                failures += 1
-            return failures >= self.settings.attempts
-
-        retrying = tenacity.AsyncRetrying(
-            stop=gave_up,
-            wait=tenacity.wait_random_exponential(multiplier=0.2, max=self.settings.max_backoff_s),
-            retry=tenacity.retry_if_exception_type(TransientError),
-            reraise=True,
+        return await call_with_retries(
+            lambda: self._call_once(endpoint, params, weight), self.settings, self.stats
         )
-        async for attempt in retrying:
-            with attempt:
-                if attempt.retry_state.attempt_number > 1:
-                    self.stats.retries += 1
-                return await self._call_once(endpoint, params, weight)
-        raise AssertionError("unreachable")
 
     async def _call_once(self, endpoint: str, params: Params, weight: int) -> Any:
         budget = self.budget
