@@ -9,6 +9,7 @@ endpoint cost, counted over the exchange's window, and takes in the exchange's h
 
 from __future__ import annotations
 
+import importlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -162,7 +163,8 @@ class CcxtRest:
 
     async def _guarded(self, what: str, call: Any, *args: Any) -> Any:
         """Run a ccxt call, turning ccxt's exceptions into ours (retry, wait, or give up)."""
-        import ccxt.base.errors as ccxt_errors
+        # Not `import ccxt.base.errors`: a fully loaded ccxt shadows `ccxt.base` with a list.
+        ccxt_errors = importlib.import_module("ccxt.base.errors")
 
         try:
             return await call(*args)
