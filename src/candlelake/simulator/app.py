@@ -14,6 +14,7 @@ from aiohttp import web
 from candlelake.simulator.archive import Archive, parse_key
 from candlelake.simulator.clock import Clock
 from candlelake.simulator.config import SimConfig
+from candlelake.simulator.derivatives import binance_options
 from candlelake.simulator.faults import Fault, FaultPlan, error_body
 from candlelake.simulator.intervals import FUTURES_INTERVALS, SPOT_INTERVALS
 from candlelake.simulator.klines import KlineService
@@ -133,7 +134,9 @@ def _rate_limits(state: SimState, market: str) -> list[dict[str, Any]]:
 
 def exchange_info(state: SimState, market: str, params: dict[str, str]) -> dict[str, Any]:
     now = state.clock.now_ms()
-    if market not in BUDGET_MARKET:  # coin-margined futures and options: no symbols
+    if market == "options":
+        return binance_options(now)
+    if market not in BUDGET_MARKET:  # coin-margined futures: no symbols
         return {"timezone": "UTC", "serverTime": now, "rateLimits": [], "exchangeFilters": [], "symbols": []}
     body = bundled_exchange_info("spot" if market in SPOT_API else market)
     body["serverTime"] = now

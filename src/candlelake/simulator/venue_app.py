@@ -15,6 +15,7 @@ from aiohttp import web
 
 from candlelake.simulator.clock import Clock
 from candlelake.simulator.config import SimConfig
+from candlelake.simulator.derivatives import bybit_futures, bybit_options, okx_instruments
 from candlelake.simulator.faults import Fault, FaultPlan
 from candlelake.simulator.klines import KlineService
 from candlelake.simulator.ratelimit import RateLimiter
@@ -66,8 +67,8 @@ def _okx_handler(state: State) -> Callable[[web.Request], Awaitable[web.StreamRe
         market = OKX_TYPES.get(params.get("instType", ""))
         if "instType" not in params:
             raise VenueError(400, "50014", "Parameter instType can not be empty")
-        if market is None:  # FUTURES and OPTION: none served
-            return okx_envelope([])
+        if market is None:  # dated futures and options: listings only
+            return okx_envelope(okx_instruments(params["instType"], now, params.get("uly")))
         syms = [s for s in symbols.market_symbols(market) if s.is_visible(now)]
         if "instId" in params:
             syms = [s for s in syms if s.symbol == params["instId"]]
@@ -105,9 +106,13 @@ def _bybit_handler(state: State) -> Callable[[web.Request], Awaitable[web.Stream
             raise VenueError(200, "10001", "params error: category invalid")
         market = BYBIT_CATEGORIES.get(category)
         syms = [s for s in symbols.market_symbols(market) if s.is_visible(now)] if market else []
-        if "symbol" in params:
-            syms = [s for s in syms if s.symbol == params["symbol"]]
         items = [bybit_instrument(s, now) for s in syms]
+        if category == "linear":
+            items += bybit_futures(now)
+        elif category == "option":
+            items += bybit_options(now, params.get("baseCoin", ""))
+        if "symbol" in params:
+            items = [i for i in items if i["symbol"] == params["symbol"]]
         return bybit_envelope({"category": category, "list": items, "nextPageCursor": ""}, now)
 
     def kline(params: dict[str, str], now: int) -> bytes:
