@@ -41,6 +41,7 @@ API_PREFIXES = {
 BUDGET_MARKET = {"spot": "spot", "futures": "futures", "binanceus": "binanceus:spot"}
 SPOT_API = ("spot", "binanceus")
 MAX_LIMIT = {"spot": 1000, "futures": 1500, "binanceus": 1000}
+BINANCEUS_WEIGHTS = {"klines": 1, "exchangeInfo": 10}
 
 
 class ApiError(Exception):
@@ -202,6 +203,8 @@ def klines_body(state: SimState, market: str, params: dict[str, str]) -> bytes:
 
 
 def _endpoint_weight(market: str, endpoint: str, params: dict[str, str]) -> int:
+    if market == "binanceus":  # ccxt's costs for Binance.US (docs/exchanges.md)
+        return BINANCEUS_WEIGHTS.get(endpoint, 1)
     if market in SPOT_API:
         return spot_weight(endpoint, 0)
     raw = params.get("limit", "500")

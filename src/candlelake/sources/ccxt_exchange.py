@@ -34,6 +34,9 @@ class CcxtExchange:
     window_s: ClassVar[float]
     # Budget units per unit of ccxt cost, so that fractional costs (OKX 0.5) stay integers.
     cost_scale: ClassVar[int] = 10
+    # Share of the budget to use. ccxt's pace is below OKX's and Bybit's own limits, so all of
+    # it; where it equals the exchange's limit, keep room for requests crossing a window edge.
+    headroom: ClassVar[float] = 1.0
 
     # -- hosts -----------------------------------------------------------------
 

@@ -63,7 +63,8 @@ class CcxtRest:
         self.client.returnResponseHeaders = True
         spec.aim(self.client, self.base_url)
         self.cost = spec.cost(self.client)
-        self.budget: WeightBudget | None = WeightBudget(settings.rate_limit or spec.rate_limit(self.client))
+        rate = settings.rate_limit or spec.rate_limit(self.client)
+        self.budget: WeightBudget | None = WeightBudget(rate, headroom=spec.headroom)
         self._info: dict[str, SymbolInfo] | None = None
         self._server_ms = 0
         self._fetched_at = 0.0
