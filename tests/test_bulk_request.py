@@ -24,6 +24,10 @@ def _command() -> Any:
     return typer.main.get_command(app).commands["download-bulk"]  # type: ignore[attr-defined]
 
 
+def _job(vendor: str, exchange: str, contract: str, data_type: str, universe: str) -> Job:
+    return Job(vendor=vendor, exchange=exchange, contract=contract, data_type=data_type, universe=universe)
+
+
 def _parse(argv: list[str]) -> BulkRequest:
     ctx = _command().make_context("download-bulk", list(argv))
     return BulkRequest.from_params(ctx.params)
@@ -93,7 +97,7 @@ def test_the_dag_builds_the_request_the_cli_parses(tmp_path: Path) -> None:
     overrides = {"lake_url": "/lake", "aws_profile": "ck", "log_level": "WARNING", "version": "v1_0_0"}
     _, settings = load_settings(tmp_path / "prod.x.py", overrides)
     request = bulk_request(
-        Job("binance", "binance", "spot", "ohlcv", "v7"), WindowArgs.day(dt.date(2024, 2, 19)), settings
+        _job("binance", "binance", "spot", "ohlcv", "v7"), WindowArgs.day(dt.date(2024, 2, 19)), settings
     )
     assert _parse(request.to_argv()) == request
     assert (request.contract_type, request.dst_dir, request.log_level) == ("spot", "/lake", "WARNING")
@@ -131,5 +135,5 @@ def test_a_bad_job_tuple_is_refused_when_the_request_is_built(
 ) -> None:
     _, settings = load_settings(tmp_path / "test.x.py", {"lake_url": "/lake"})
     with pytest.raises(UsageError) as err:
-        bulk_request(Job(*job), WindowArgs.day(dt.date(2024, 2, 19)), settings)
+        bulk_request(_job(*job), WindowArgs.day(dt.date(2024, 2, 19)), settings)
     assert str(err.value).endswith(message)
