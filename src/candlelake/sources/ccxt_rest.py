@@ -80,8 +80,8 @@ class CcxtRest:
     async def exchange_info(self) -> dict[str, SymbolInfo]:
         """Every symbol of the market, keyed like `lookup` expects (`BTCUSDT`)."""
         if self._info is None:
-            markets = await self._guarded("markets", self.client.load_markets)
-            self._server_ms = int(await self._guarded("time", self.client.fetch_time) or time.time() * 1000)
+            markets = await self._retried("markets", self.client.load_markets, True)
+            self._server_ms = int(await self._retried("time", self.client.fetch_time) or time.time() * 1000)
             self._fetched_at = time.time()
             info = {}
             for entry in markets.values():
@@ -161,6 +161,9 @@ class CcxtRest:
         if used is not None:
             budget.observe(used, sent_at)
         return response
+
+    async def _retried(self, what: str, call: Any, *args: Any) -> Any:
+        return await call_with_retries(lambda: self._guarded(what, call, *args), self.settings, self.stats)
 
     async def _guarded(self, what: str, call: Any, *args: Any) -> Any:
         """Run a ccxt call, turning ccxt's exceptions into ours (retry, wait, or give up)."""
