@@ -180,3 +180,34 @@ def test_unknown_exchange_or_market_exits_2_with_the_choices(tmp_path, capsys, a
     assert code == 2
     assert message in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+def test_rate_limit_answers_are_waited_out_and_errors_retried(tmp_path, monkeypatch):
+    # The simulator allows OKX 1 request per 2 s, far below ccxt's pace: 429s must cost no data.
+    cfg = SimConfig(seed=11, clock=FROZEN, okx_requests_per_2s=1, error_rate=0.5)
+    report = tmp_path / "report.json"
+    with Simulator(cfg) as server:
+        assert download(tmp_path / "lake", server.url, "okx", "futures", "--symbols", "BTC_USDT",
+                        "--report-json", str(report)) == 0  # fmt: skip
+        stats = server.stats()["total"]
+    data = json.loads(report.read_text())
+    assert stats.get("429", 0) > 0 and stats.get("500", 0) + stats.get("502", 0) + stats.get("503", 0) > 0
+    assert data["rate_limited"] > 0 and data["retries"] > 0
+    table = pq.read_table(day_file(dataset(tmp_path / "lake", "okx", "futures"), "BTC_USDT"))
+    start, end = day_ms(DAY)
+    assert lake_ohlcv(table) == as_ohlcv(truth.klines(cfg, "okx:swap", "BTC-USDT-SWAP", start, end - 1))
+
+
+def test_a_symbol_that_keeps_failing_is_explained_and_fails_the_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("CANDLELAKE_REST_ATTEMPTS", "2")
+    cfg = SimConfig(seed=11, clock=FROZEN, fail_symbols=("bybit:linear:ETHUSDT",))
+    report = tmp_path / "report.json"
+    with Simulator(cfg) as server:
+        code = download(tmp_path / "lake", server.url, "bybit", "futures", "--symbols", "BTC_USDT,ETH_USDT",
+                        "--report-json", str(report))  # fmt: skip
+    assert code == 1
+    by_symbol = {s["symbol"]: s for s in json.loads(report.read_text())["symbols"]}
+    assert by_symbol["BTC_USDT"]["rows_written"] == 1440 and by_symbol["BTC_USDT"]["missing"] == []
+    assert by_symbol["ETH_USDT"]["rows_written"] == 0
+    assert by_symbol["ETH_USDT"]["missing_minutes"] == 1440
+    assert "failed after retries" in json.dumps(by_symbol["ETH_USDT"]["missing"])

@@ -144,6 +144,8 @@ def _bybit_handler(state: State) -> Callable[[web.Request], Awaitable[web.Stream
     def refused(status: int, code: str, msg: str) -> web.Response:
         if status == 403:  # Bybit's IP limit answers a bare 403 page
             return web.Response(text="403 Forbidden: access too frequent", status=403)
+        if status >= 500:  # gateway errors come as a page, not in Bybit's envelope
+            return web.Response(text=f"<html><body><h1>{status}</h1></body></html>", status=status)
         now = state.clock.now_ms()
         return web.Response(body=bybit_envelope({}, now, int(code), msg), status=status, content_type=JSON)
 
