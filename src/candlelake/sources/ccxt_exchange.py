@@ -51,13 +51,11 @@ class CcxtExchange:
 
     # -- markets ---------------------------------------------------------------
 
-    def ccxt_symbol(self, symbol: str, market: Market) -> str:
-        """`BTC_USDT` -> `BTC/USDT` (spot) or `BTC/USDT:USDT` (USDT-margined perpetual)."""
-        base, quote = symbol.split("_")
-        return f"{base}/{quote}" if market == "spot" else f"{base}/{quote}:{quote}"
-
     def wanted(self, entry: Mapping[str, Any], market: Market) -> bool:
-        """Whether a ccxt market belongs to our `market` (upstream: swaps settled in USDT)."""
+        """Whether a ccxt market belongs to our `market` (upstream: swaps settled in USDT).
+
+        Its `BASE_QUOTE` name is ccxt's unified base and quote: `BTC/USDT:USDT` -> `BTC_USDT`.
+        """
         if market == "spot":
             return bool(entry.get("spot"))
         return (

@@ -156,6 +156,9 @@ class CcxtRest:
             response = await self._guarded(what, method, dict(params))
         finally:
             budget.release(weight)
+        # Dict answers carry their own headers; a list answer (Binance.US klines) leaves them
+        # in `last_response_headers`, possibly another request's of the same window: the budget
+        # takes the larger count, so a stale header can only make it more careful.
         headers = response.pop("responseHeaders", None) if isinstance(response, dict) else None
         used = self.spec.used_weight(headers or self.client.last_response_headers or {})
         if used is not None:
