@@ -4,16 +4,17 @@
     uv run python docs/airflow_graph.py --check  # exit 1 if it is out of date
 
 The DAG graph comes from the real DAG file ``dags/test.download_periodic_daily_ohlcv_data.py``
-and the settings table from the ``StageSettings`` dataclasses, so neither can drift.
+and the settings table from the ``StageSettings`` pydantic models, so neither can drift.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import runpy
 import sys
 from pathlib import Path
-from typing import Any
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
 from candlelake.airflow.settings import (
     DockerSettings,
@@ -34,15 +35,12 @@ def graph() -> str:
     return f"```mermaid\n{dag_graph_mermaid(dag)}\n```"
 
 
-def _default(f: dataclasses.Field[Any]) -> str:
-    if f.default is not dataclasses.MISSING:
-        value = f.default
-    elif f.default_factory is not dataclasses.MISSING:
-        value = f.default_factory()
-        if dataclasses.is_dataclass(value):
-            return "(table)"
-    else:
+def _default(field: FieldInfo) -> str:
+    if field.is_required():
         return "(per stage)"
+    value = field.get_default(call_default_factory=True)
+    if isinstance(value, BaseModel):
+        return "(table)"
     if value is None:
         return "none"
     if isinstance(value, bool):
@@ -59,11 +57,12 @@ def settings_table() -> str:
     sections = [("", StageSettings), ("docker.", DockerSettings),
                 ("kubernetes.", KubernetesSettings), ("ecs.", EcsSettings)]  # fmt: skip
     for prefix, cls in sections:
-        for f in dataclasses.fields(cls):
-            if f.name == "stage":
+        for name, field in cls.model_fields.items():
+            if name == "stage":
                 continue
-            kind = str(f.type).replace("|", "\\|")
-            rows.append(f"| `{prefix}{f.name}` | `{kind}` | {_default(f)} |")
+            # The annotation as written in the source (the module uses postponed annotations).
+            kind = str(cls.__annotations__[name]).replace("|", "\\|")
+            rows.append(f"| `{prefix}{name}` | `{kind}` | {_default(field)} |")
     return "\n".join(rows)
 
 

@@ -6,4 +6,5 @@ pytest_plugins: list[str] = [
     "fixtures.smtp",
     "fixtures.telegram",
     "fixtures.airflow_home",
+    "fixtures.ecs",
 ]

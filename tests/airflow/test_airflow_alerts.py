@@ -44,6 +44,9 @@ def _settings(lake: Path, smtp_conn: str = "candlelake_smtp") -> str:
     return f"""
 [stages.test]
 lake_url = {json.dumps(str(lake))}
+# Retries are on: a usage error (exit 2) must still fail at once, without a retry.
+retries = 1
+retry_delay_minutes = 0
 email_on_failure = true
 emails = ["ops@example.test"]
 email_from = "airflow@example.test"
@@ -54,6 +57,13 @@ telegram_chat_id = "{CHAT}"
 [stages.test.env]
 CANDLELAKE_BINANCE_URL = "http://127.0.0.1:9"
 """
+
+
+def _try_numbers(dag_run: Any) -> dict[str, int]:
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return {ti.task_id: ti.try_number for ti in dag_run.get_task_instances(session=session)}
 
 
 @pytest.fixture
@@ -91,15 +101,13 @@ def test_failed_download_fails_the_run_alerts_and_executes_nothing(
         "end_dag": "upstream_failed",
     }
     assert dr.state == "failed"
+    assert _try_numbers(dr)[download] == 1  # exit code 2: AirflowFailException, no retry
 
     # The hostile universe reached the CLI as one literal argument and nothing ran it.
     args = rendered_fields(dr, download)["args"]
     assert args[args.index("--universe") + 1] == hostile
-    # Airflow rendered the window from the run's data interval: the previous UTC day.
-    assert (dr.data_interval_start.isoformat(), dr.data_interval_end.isoformat()) == (
-        "2024-02-19T01:20:00+00:00",
-        "2024-02-20T01:20:00+00:00",
-    )
+    # Airflow rendered the window from the run's logical date: the previous UTC day.
+    assert dr.logical_date.isoformat() == "2024-02-20T01:20:00+00:00"
     assert args[args.index("--start_timestamp") + 1] == "2024-02-19T00:00:00+00:00"
     assert args[args.index("--end_timestamp") + 1] == "2024-02-19T23:59:00+00:00"
     assert not pwned.exists()
@@ -109,6 +117,10 @@ def test_failed_download_fails_the_run_alerts_and_executes_nothing(
     assert message.params["chat_id"] == CHAT
     text = message.params["text"]
     assert "test.alerts" in text and dr.run_id in text and download in text
+    assert "window: 2024-02-19" in text
+    # Structural tasks are never listed; the usage error has no summary line to quote.
+    assert "end_download" not in text and "end_dag" not in text
+    assert "failed jobs (1)" in text and "exit code 2, no summary" in text
     assert "http://airflow.test:8080/dags/test.alerts/runs/" in text and f"/tasks/{download}" in text
 
     (mail,) = smtp.wait_for(1)
@@ -143,7 +155,8 @@ def test_broken_alert_channel_never_hides_the_failure(
     assert dr.state == "failed"
     assert states["notify_failure"] == "failed"
     assert [s for t, s in states.items() if t.startswith("download.")] == ["failed"]
-    assert bot.sent_messages()  # it was tried ...
-    assert len(smtp.wait_for(1)) == 1  # ... and e-mail still went out
+    # Telegram was tried (with the provider's own retries); e-mail went out once, never repeated.
+    assert bot.sent_messages()
+    assert len(smtp.wait_for(1)) == 1 and len(smtp.messages) == 1
     out = capfd.readouterr()
     assert TOKEN not in out.out + out.err

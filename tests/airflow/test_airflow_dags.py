@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import runpy
 import shutil
 from pathlib import Path
@@ -15,12 +14,14 @@ import pytest
 pytest.importorskip("airflow")
 
 import itertools
+import json
 
 from airflow.dag_processing.dagbag import DagBag
 from airflow.providers.amazon.aws.operators.ecs import EcsRunTaskOperator
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.docker.operators.docker import DockerOperator
-from airflow.sdk import CronDataIntervalTimetable
+from airflow.sdk import CronTriggerTimetable
+from airflow.sdk.execution_time import macros
 
 from candlelake.airflow.demo import DAILY_DAG_FILE as DEMO_DAG_FILE
 from candlelake.airflow.demo import DAILY_DAG_SOURCE
@@ -66,12 +67,13 @@ def test_daily_graph_shape_and_trigger_rules(bag: DagBag) -> None:
     }
     down = {t: set(dag.get_task(t).downstream_task_ids) for t in dag.task_ids}
     assert down["start_dag"] == {SPOT_TASK, FUTURES_TASK}
-    assert down[SPOT_TASK] == down[FUTURES_TASK] == {"end_download"}
-    assert down["end_download"] == {"notify_failure", "end_dag"}
+    # The alert waits for every download itself (all_done), not for the first failure.
+    assert down[SPOT_TASK] == down[FUTURES_TASK] == {"end_download", "notify_failure"}
+    assert down["end_download"] == {"end_dag"}
     assert down["notify_failure"] == {"end_dag"}
     assert down["end_dag"] == set()
     assert [t.task_id for t in dag.leaves] == ["end_dag"]
-    assert dag.get_task("notify_failure").trigger_rule == "one_failed"
+    assert dag.get_task("notify_failure").trigger_rule == "all_done"
     assert dag.get_task("end_dag").trigger_rule == "none_failed"
     assert dag.get_task(SPOT_TASK).trigger_rule == "all_success"
 
@@ -87,14 +89,14 @@ def test_daily_dag_options(bag: DagBag) -> None:
     assert isinstance(prod_dag.get_task(SPOT_TASK), EcsRunTaskOperator)
     # Preprod alerts by e-mail and Telegram; the alert task itself never retries.
     alert = prod_dag.get_task("notify_failure")
-    assert [type(n).__name__ for n in alert.notifiers] == ["TelegramFailureNotifier", "EmailFailureNotifier"]
+    assert [c["kind"] for c in alert.channels] == ["telegram", "email"]
     assert alert.retries == 0
-    assert test_dag.get_task("notify_failure").notifiers == []
+    assert test_dag.get_task("notify_failure").channels == []
 
 
-def test_timetable_gives_the_daily_data_interval(bag: DagBag) -> None:
+def test_timetable_logical_date_is_the_run_time(bag: DagBag) -> None:
     timetable = bag.dags[DAILY].timetable
-    assert isinstance(timetable, CronDataIntervalTimetable)
+    assert isinstance(timetable, CronTriggerTimetable)
     from airflow.serialization.encoders import coerce_to_core_timetable
     from airflow.timetables.base import DataInterval, TimeRestriction
 
@@ -109,11 +111,8 @@ def test_timetable_gives_the_daily_data_interval(bag: DagBag) -> None:
         ),
     )
     assert info is not None
-    assert (info.data_interval.start, info.data_interval.end) == (INTERVAL_START, INTERVAL_END)
-    assert info.run_after == INTERVAL_END
-    # A manual run (dag.test, `airflow dags trigger`) at 02-20 01:20 gets the same interval.
-    manual = core.infer_manual_data_interval(run_after=INTERVAL_END)
-    assert (manual.start, manual.end) == (INTERVAL_START, INTERVAL_END)
+    # The scheduled run at 02-20 01:20 has that logical date (its window is then 02-19).
+    assert info.logical_date == INTERVAL_END == info.run_after
 
 
 class _Vars:
@@ -123,16 +122,19 @@ class _Vars:
         self._values = values
 
     def __getattr__(self, name: str) -> str:
-        return self._values[name]
+        # Variables a test does not care about render as a visible placeholder.
+        return self._values.get(name, f"<var {name}>")
 
     def get(self, name: str, default: str = "") -> str:
         return self._values.get(name, default)
 
 
-def _render(task: Any, **variables: str) -> Any:
+def _render(
+    task: Any, logical_date: Any = INTERVAL_END, run_after: Any = INTERVAL_END, **variables: str
+) -> Any:
     context = {
-        "data_interval_start": INTERVAL_START,
-        "data_interval_end": INTERVAL_END,
+        "dag_run": SimpleNamespace(logical_date=logical_date, run_after=run_after),
+        "macros": macros,
         "var": SimpleNamespace(value=_Vars(**variables)),
     }
     task.render_template_fields(context)  # type: ignore[arg-type]
@@ -198,6 +200,8 @@ def test_ecs_runner_has_upstreams_settings(bag: DagBag) -> None:
         preprod_s3_data_bucket="cryptokaizen-data.preprod",
         preprod_ecs_cluster="cluster-1",
         ecs_public_subnet1="subnet-1",
+        ecs_public_subnet2="subnet-2",
+        ecs_public_subnet3="subnet-3",
         ecs_public_sg="sg-1",
     )
     assert isinstance(task, EcsRunTaskOperator)
@@ -207,10 +211,13 @@ def test_ecs_runner_has_upstreams_settings(bag: DagBag) -> None:
         "FARGATE",
     )
     assert task.awslogs_group == "/ecs/candlelake-preprod"
-    assert task.awslogs_stream_prefix == "ecs/candlelake-preprod"
+    assert (task.awslogs_stream_prefix, task.container_name) == ("ecs", "candlelake-preprod")
+    assert task.awslogs_region == task.region_name == "eu-north-1"
+    # The triggerer waits (deferrable), long enough for the 2 h execution timeout, not 1e6 polls.
+    assert (task.deferrable, task.waiter_delay, task.waiter_max_attempts) == (True, 30, 241)
     assert task.network_configuration == {
         "awsvpcConfiguration": {
-            "subnets": ["subnet-1"],
+            "subnets": ["subnet-1", "subnet-2", "subnet-3"],
             "securityGroups": ["sg-1"],
             "assignPublicIp": "ENABLED",
         }
@@ -265,21 +272,14 @@ def test_repo_dag_folder_can_be_copied_anywhere(tmp_path: Path) -> None:
     assert len(bag.dag_ids) == len(list(DAGS.glob("*.py")))
 
 
-def test_ds_independent_window_for_other_days(tmp_path: Path) -> None:
+def test_window_for_a_year_boundary(tmp_path: Path) -> None:
     dag = _dag_in(tmp_path, "test.days", lake_url="/lake")
-    task = dag.get_task(SPOT_TASK)
-    task.render_template_fields(
-        {
-            "data_interval_start": pendulum.datetime(2024, 12, 31, 1, 20, tz="UTC"),
-            "data_interval_end": pendulum.datetime(2025, 1, 1, 1, 20, tz="UTC"),
-        }  # type: ignore[arg-type]
-    )
+    task = _render(dag.get_task(SPOT_TASK), logical_date=pendulum.datetime(2025, 1, 1, 1, 20, tz="UTC"))
     flags = _flags(task.args)
     assert (flags["--start_timestamp"], flags["--end_timestamp"]) == (
         "2024-12-31T00:00:00+00:00",
         "2024-12-31T23:59:00+00:00",
     )
-    assert dt.date.fromisoformat(flags["--start_timestamp"][:10]) == dt.date(2024, 12, 31)
 
 
 def test_backfill_dag_maps_downloads_in_a_pool(bag: DagBag) -> None:
@@ -289,9 +289,37 @@ def test_backfill_dag_maps_downloads_in_a_pool(bag: DagBag) -> None:
     download = dag.get_task("download.periodic_daily")
     assert download.pool == "candlelake_backfill"
     assert set(dag.get_task("plan").downstream_task_ids) == {"download.periodic_daily"}
-    assert set(download.downstream_task_ids) == {"end_download"}
+    assert set(download.downstream_task_ids) == {"end_download", "notify_failure"}
     assert [t.task_id for t in dag.leaves] == ["end_dag"]
-    assert dag.get_task("notify_failure").trigger_rule == "one_failed"
+    assert dag.get_task("notify_failure").trigger_rule == "all_done"
+    assert "xcom_pull(task_ids='plan'" in download.partial_kwargs["map_index_template"]
+
+
+def test_alert_settings_are_part_of_the_serialized_dag(tmp_path: Path) -> None:
+    # Changing only an alert setting must create a new DAG version (a new serialized DAG).
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    def serialized(address: str) -> str:
+        settings = f'[stages.test]\nemail_on_failure = true\nemails = ["{address}"]\n'
+        return json.dumps(DagSerialization.to_dict(_dag_in(tmp_path, "test.alerting", settings)))
+
+    first, second = serialized("a@example.test"), serialized("b@example.test")
+    assert first != second
+    assert "b@example.test" in second
+
+
+def test_upstreams_schedule_variable_is_refused_loudly_when_it_differs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "test.sched.py").write_text(
+        "from candlelake.airflow.factory import build_download_dag\n"
+        f"dag = build_download_dag(__file__, jobs={JOBS!r})\n"
+    )
+    monkeypatch.setenv("AIRFLOW_VAR_TEST.SCHED_SCHEDULE", "0 3 * * *")
+    (message,) = DagBag(dag_folder=str(tmp_path)).import_errors.values()
+    assert "test.sched_schedule" in message and "'0 3 * * *' is not used" in message
+    monkeypatch.setenv("AIRFLOW_VAR_TEST.SCHED_SCHEDULE", "20 1 * * *")  # the same: honoured as is
+    assert DagBag(dag_folder=str(tmp_path)).import_errors == {}
 
 
 def test_a_bad_job_tuple_fails_when_the_dag_file_is_parsed(tmp_path: Path) -> None:

@@ -150,6 +150,8 @@ telegram_conn_id = "test_telegram_conn"
     assert message.params["chat_id"] == "-1001"  # from the connection's host
     assert DAILY in message.params["text"] and FUTURES_TASK in message.params["text"]
     assert SPOT_TASK not in message.params["text"]
+    # The download's own summary line says what is missing.
+    assert "done: 2 symbols" in message.params["text"] and "missing minutes" in message.params["text"]
 
     day = dt.date(2024, 2, 19)
     _assert_day_matches_truth(cfg, lake, "spot", "v7", ["ETH_USDT", "BTC_USDT"], day)
@@ -172,3 +174,47 @@ def test_backfill_maps_one_task_per_job_and_day(
     for day in (dt.date(2024, 2, 17), dt.date(2024, 2, 18)):
         _assert_day_matches_truth(cfg, lake, "spot", "v7", ["ETH_USDT", "BTC_USDT"], day)
         _assert_day_matches_truth(cfg, lake, "futures", "v7.3", ["ETH_USDT", "BTC_USDT"], day)
+
+
+def test_backfill_alert_names_every_failed_job_and_day_once(
+    airflow_dags: Path,
+    run_dag: Callable[..., Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    telegram_api: TelegramServer,
+) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_TEST_TELEGRAM_CONN", telegram_api.airflow_conn_json(TOKEN, chat_id="-1002")
+    )
+    alerts = 'telegram_on_failure = true\ntelegram_conn_id = "test_telegram_conn"\n'
+    cfg = SimConfig(seed=14, clock=CLOCK, fail_symbols=("futures:BTCUSDT",))
+    lake = tmp_path / "lake"
+    with Simulator(cfg) as sim:
+        dag_file = _install(airflow_dags, BACKFILL, lake, sim.url, extra=alerts)
+        dr = run_dag(dag_file, run_conf={"start": "2024-02-17", "end": "2024-02-18"})
+    states = task_states(dr)
+    assert dr.state == "failed"
+    # Map order: spot 17, spot 18, futures 17, futures 18; only the futures days fail.
+    assert [states[f"download.periodic_daily[{i}]"] for i in range(4)] == [
+        "success",
+        "success",
+        "failed",
+        "failed",
+    ]
+    assert states["notify_failure"] == "success"
+    (message,) = telegram_api.wait_for_messages(1)
+    text = message.params["text"]
+    assert "failed jobs (2)" in text
+    assert "futures v7.3 2024-02-17" in text and "futures v7.3 2024-02-18" in text
+    assert "spot v7" not in text and "end_download" not in text
+    assert "/tasks/download.periodic_daily/mapped/2" in text and "/mapped/3" in text
+    # The UI names each mapped task by its job and day (map_index_template).
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        names = {
+            ti.map_index: ti.rendered_map_index
+            for ti in dr.get_task_instances(session=session)
+            if ti.task_id == "download.periodic_daily"
+        }
+    assert names[0] == "spot v7 2024-02-17" and names[3] == "futures v7.3 2024-02-18"

@@ -73,6 +73,7 @@ CANDLELAKE_BINANCE_URL = "http://127.0.0.1:1"
 cpu = 1024
 [dags."test.one"]
 runner = "docker"
+lake_url = "s3://bucket"
 [dags."test.one".docker]
 image = "mine:1"
 """
@@ -96,6 +97,10 @@ image = "mine:1"
         ("[defaults\n", "invalid TOML"),
         ('[defaults]\nstage = "prod"\n', "stage comes from the file name"),
         ("[defaults.ecs]\ncpus = 1\n", "unknown setting"),
+        ("[defaults.env]\nX = 1\n", "env.X 1"),
+        ('[defaults.env]\n"1X" = "y"\n', "env entry '1X'"),
+        ("[defaults]\nemail_on_failure = true\nemails = []\n", "needs at least one address"),
+        ('[defaults.ecs]\ncpu = "a lot"\n', "ecs.cpu 'a lot'"),
     ],
 )
 def test_bad_settings_are_clear_errors(tmp_path: Path, toml: str, message: str) -> None:

@@ -349,3 +349,21 @@ def test_upstream_incremental_flag_is_accepted_as_a_no_op(tmp_path):
         )
         assert run_cli(args) == 0
     assert len(list(tmp_path.rglob("*.parquet"))) == 1
+
+
+def test_window_not_closed_on_the_exchange_clock_fails_with_assert_on_missing_data(tmp_path, caplog):
+    # The exchange's clock is 2024-02-19 12:00: the day 2024-02-19 is only half over.
+    cfg = SimConfig(seed=1, clock="frozen:2024-02-19T12:00:30Z")
+    with Simulator(cfg) as server:
+        args = bulk_args(
+            sim_url=server.url,
+            market="spot",
+            start=DAY[0],
+            end=DAY[1],
+            dst=str(tmp_path / "lake"),
+            extra=["--universe_part", "1", "1", "--assert_on_missing_data"],
+        )
+        assert run_cli(args) == 1
+    err = caplog.text
+    assert "2024-02-19T23:59:00Z" in err and "2024-02-19T11:59:00Z" in err
+    assert "not closed yet" in err

@@ -5,7 +5,7 @@ expands them into one command per job and day; ``download`` is mapped over that 
 runs in the pool ``backfill_pool`` so that the number of concurrent downloads, and with it
 the load on the exchange's request-weight budget, is bounded by the pool's slots::
 
-    airflow pools set candlelake_backfill 2 "candlelake backfills (Binance weight budget)"
+    candlelake airflow setup --dags <dag folder>     # creates the pool, idempotent
 
 Commands are computed at run time from the params; XCom values are not rendered as
 templates, so the arguments are built without Jinja escaping.
@@ -13,7 +13,6 @@ templates, so the arguments are built without Jinja escaping.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,16 +21,17 @@ from typing import Any
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Param, TriggerRule, task
 
-from candlelake.airflow.command import WindowArgs, bulk_request, download_bulk_args
+from candlelake.airflow.command import WindowArgs, bulk_request, download_bulk_args, previous_day
 from candlelake.airflow.factory import (
     JobLike,
     as_job,
     default_args,
-    failure_notifiers,
+    failure_alert,
     start_date,
 )
-from candlelake.airflow.notifiers import FailureAlertOperator
-from candlelake.airflow.runners import Runner, make_runner
+from candlelake.airflow.failure_report import LABELS_KEY
+from candlelake.airflow.runner_choice import make_runner
+from candlelake.airflow.runners import Runner
 from candlelake.airflow.settings import DagName, Job, StageSettings, load_settings
 
 
@@ -46,15 +46,30 @@ def days(start: str, end: str, *, max_days: int) -> list[dt.date]:
     return [first + dt.timedelta(days=i) for i in range(count)]
 
 
+def plan_items(
+    jobs: Sequence[Job], settings: StageSettings, start: str, end: str
+) -> list[tuple[Job, dt.date]]:
+    """Every (job, day) of the backfill, in job-major order (the map index order)."""
+    return [(job, day) for job in jobs for day in days(start, end, max_days=settings.backfill_max_days)]
+
+
 def plan_commands(
     jobs: Sequence[Job], settings: StageSettings, runner: Runner, start: str, end: str
 ) -> list[dict[str, Any]]:
     """One operator-kwargs dict per (job, day), in job-major order."""
     return [
         runner.expand_kwargs(download_bulk_args(job, WindowArgs.day(day), settings, escape=False))
-        for job in jobs
-        for day in days(start, end, max_days=settings.backfill_max_days)
+        for job, day in plan_items(jobs, settings, start, end)
     ]
+
+
+def item_label(job: Job, day: dt.date) -> str:
+    """How a mapped download is named in the UI and in alerts: its job and day."""
+    return f"{job.contract} {job.universe} {day.isoformat()}"
+
+
+# The mapped task's name in the UI ("futures v7.3 2024-02-17" instead of map index 3).
+MAP_INDEX_TEMPLATE = "{{ ti.xcom_pull(task_ids='plan', key='" + LABELS_KEY + "')[ti.map_index] }}"
 
 
 def build_backfill_dag(
@@ -73,7 +88,7 @@ def build_backfill_dag_from_settings(name: DagName, settings: StageSettings, job
     if not jobs:
         raise ValueError(f"DAG {name.dag_id}: at least one job is needed")
     for job in jobs:  # at parse time: a bad job tuple must not wait for a backfill to fail
-        bulk_request(job, WindowArgs.from_data_interval(), settings)
+        bulk_request(job, WindowArgs.from_logical_date(), settings)
     runner = make_runner(settings, name.stage)
     with DAG(
         dag_id=name.dag_id,
@@ -86,23 +101,38 @@ def build_backfill_dag_from_settings(name: DagName, settings: StageSettings, job
         default_args=default_args(settings),
         params={
             # Static defaults: a default computed at parse time would change the serialized
-            # DAG (and its version) every day. Empty means "yesterday", decided at run time.
-            "start": Param("", type="string", description="first day, YYYY-MM-DD (empty: yesterday)"),
-            "end": Param("", type="string", description="last day, YYYY-MM-DD (empty: yesterday)"),
+            # DAG (and its version) every day. Empty means the day before the run's logical
+            # date, decided at run time.
+            "start": Param(
+                "",
+                type="string",
+                description="first day, YYYY-MM-DD (empty: the day before the logical date)",
+            ),
+            "end": Param(
+                "", type="string", description="last day, YYYY-MM-DD (empty: the day before the logical date)"
+            ),
         },
         doc_md=__doc__,
     ) as dag:
 
         @task(task_id="plan")
         def plan(
-            lake_url: str, env: dict[str, str], params: dict[str, Any] | None = None
+            lake_url: str,
+            env: dict[str, str],
+            params: dict[str, Any] | None = None,
+            dag_run: Any = None,
+            ti: Any = None,
         ) -> list[dict[str, Any]]:
             # lake_url and env arrive rendered (task arguments are templated); the mapped
             # values built from them are not rendered again.
-            assert params is not None
-            rendered = dataclasses.replace(settings, lake_url=lake_url, env=env)
-            yesterday = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
-            first, last = params["start"] or yesterday, params["end"] or yesterday
+            assert params is not None and dag_run is not None
+            rendered = settings.model_copy(update={"lake_url": lake_url, "env": env})
+            # Like the daily DAG: the day before the run's logical date (or run_after).
+            default = previous_day(dag_run.logical_date or dag_run.run_after).isoformat()
+            first, last = params["start"] or default, params["end"] or default
+            if ti is not None:
+                labels = [item_label(j, d) for j, d in plan_items(jobs, rendered, first, last)]
+                ti.xcom_push(key=LABELS_KEY, value=labels)
             return plan_commands(jobs, rendered, make_runner(rendered, name.stage), first, last)
 
         start = EmptyOperator(task_id="start_dag")
@@ -111,15 +141,12 @@ def build_backfill_dag_from_settings(name: DagName, settings: StageSettings, job
             task_id=f"download.{settings.download_mode}",
             expand_input=commands,
             pool=settings.backfill_pool,
+            map_index_template=MAP_INDEX_TEMPLATE,
         )
         end_download = EmptyOperator(task_id="end_download")
         end_dag = EmptyOperator(task_id="end_dag", trigger_rule=TriggerRule.NONE_FAILED)
-        alert = FailureAlertOperator(
-            task_id="notify_failure",
-            notifiers=failure_notifiers(settings),
-            trigger_rule=TriggerRule.ONE_FAILED,
-            retries=0,
-        )
-        start >> commands >> download >> end_download >> end_dag
-        end_download >> alert >> end_dag
+        alert = failure_alert(settings, labels_task_id="plan")
+        start >> commands >> download >> [end_download, alert]
+        end_download >> end_dag
+        alert >> end_dag
     return dag

@@ -17,13 +17,24 @@ from candlelake.airflow.settings import Job, StageSettings
 from candlelake.bulk import BulkRequest
 from candlelake.errors import UsageError
 
-# Data interval → the days it covers, end inclusive: `[D 00:00, D 23:59]` for a daily
-# interval. Taken from the data interval (not the logical date) so scheduled and manual
-# runs agree; pendulum's isoformat gives `2024-02-19T00:00:00+00:00`.
-WINDOW_START_TEMPLATE = "{{ data_interval_start.in_timezone('UTC').start_of('day').isoformat() }}"
-WINDOW_END_TEMPLATE = (
-    "{{ data_interval_end.in_timezone('UTC').start_of('day').subtract(minutes=1).isoformat() }}"
+# The window is the UTC day before the run's logical date (a run without one, e.g. a REST
+# trigger with ``logical_date: null``, uses its run_after): `[D-1 00:00, D-1 23:59]`. Not
+# the data interval, because `airflow dags trigger --logical-date X` computes the interval
+# from run_after=now while REST computes it from X (docs/airflow.md, "The window"). Plain
+# Jinja over stdlib datetimes (dag_run's fields are not pendulum objects).
+_RUN_DAY = (
+    "macros.datetime.utcfromtimestamp((dag_run.logical_date or dag_run.run_after).timestamp())"
+    ".replace(hour=0, minute=0, second=0, microsecond=0)"
 )
+_ISO_UTC = "'%Y-%m-%dT%H:%M:%S+00:00'"
+WINDOW_START_TEMPLATE = f"{{{{ ({_RUN_DAY} - macros.timedelta(days=1)).strftime({_ISO_UTC}) }}}}"
+WINDOW_END_TEMPLATE = f"{{{{ ({_RUN_DAY} - macros.timedelta(minutes=1)).strftime({_ISO_UTC}) }}}}"
+
+
+def previous_day(moment: dt.datetime) -> dt.date:
+    """The UTC day a run at ``moment`` downloads (what the templates above render)."""
+    return moment.astimezone(dt.UTC).date() - dt.timedelta(days=1)
+
 
 # Extensions that some operators treat as "load this template file" (Docker: .sh/.bash/.env,
 # Kubernetes: .yaml/.yml/.json); the superset keeps any runner safe.
@@ -52,8 +63,8 @@ class WindowArgs:
     end: str
 
     @classmethod
-    def from_data_interval(cls) -> WindowArgs:
-        """The window rendered at run time from the run's data interval."""
+    def from_logical_date(cls) -> WindowArgs:
+        """The window rendered at run time from the run's logical date (or run_after)."""
         return cls(start=WINDOW_START_TEMPLATE, end=WINDOW_END_TEMPLATE)
 
     @classmethod

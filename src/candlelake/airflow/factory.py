@@ -1,18 +1,18 @@
 """The daily download DAG, built from a DAG file's name, its jobs and its stage's settings.
 
-Graph (upstream's, §1)::
+Graph (upstream's, §1, with the alert moved behind every download)::
 
     start_dag >> download.<mode>.<vendor>.<exchange>.<contract>.<universe> >> end_download
                  (one download task per job, in parallel)
     end_download >> end_dag
-    end_download >> notify_failure >> end_dag
+    every download >> notify_failure >> end_dag
 
-``notify_failure`` has trigger rule ``one_failed``: ``end_download`` becomes
-``upstream_failed`` when a download fails, which fires the alert. ``end_dag`` has
-``none_failed``: it runs when nothing failed (the alert is then skipped) and becomes
-``upstream_failed`` otherwise. ``end_dag`` is the only leaf, so a failed download always
-leaves the run failed, whether the alert succeeded or not (Airflow decides a run's state
-from its leaves; a successful alert as the leaf would have marked the run green).
+``notify_failure`` has trigger rule ``all_done``: it runs once, after the last download
+finished, names every failed one and skips when none failed (``one_failed`` would fire at
+the first failure and miss the later ones). ``end_download`` becomes ``upstream_failed``
+when a download fails, and so does ``end_dag`` (``none_failed``), the only leaf: a failed
+download always leaves the run failed, whatever the alert does (Airflow decides a run's
+state from its leaves; a successful alert as the leaf would have marked the run green).
 """
 
 from __future__ import annotations
@@ -24,16 +24,12 @@ from typing import Any
 
 import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import DAG, BaseNotifier, CronDataIntervalTimetable, TriggerRule
+from airflow.sdk import DAG, CronTriggerTimetable, TriggerRule
 
 from candlelake.airflow.command import WindowArgs, download_bulk_args
-from candlelake.airflow.notifiers import (
-    EmailFailureNotifier,
-    FailureAlertOperator,
-    TelegramFailureNotifier,
-)
-from candlelake.airflow.runners import make_runner
-from candlelake.airflow.settings import DagName, Job, StageSettings, load_settings
+from candlelake.airflow.notifiers import FailureAlertOperator
+from candlelake.airflow.runner_choice import make_runner
+from candlelake.airflow.settings import DagName, Job, SettingsError, StageSettings, load_settings
 
 JobLike = Job | Sequence[str]
 
@@ -47,13 +43,15 @@ def as_job(job: JobLike) -> Job:
     return Job(*(str(part) for part in job))
 
 
-def timetable(settings: StageSettings) -> CronDataIntervalTimetable:
-    """A cron timetable whose data interval spans one schedule period.
+def timetable(settings: StageSettings) -> CronTriggerTimetable:
+    """A cron timetable whose logical date is the run time (02-20 01:20 downloads 02-19).
 
-    Airflow 3's default for a cron string is a zero-length interval at the run time; the
-    window ``[D 00:00, D 23:59]`` is derived from the interval, so it needs the real one.
+    The window follows the logical date, and with a trigger timetable a scheduled run's
+    logical date is its cron time, as it is for `airflow dags trigger --logical-date` and
+    REST triggers. No ``interval``: with one, Airflow makes the logical date the interval's
+    start (a day early). The data interval is therefore the zero-length ``[run, run]``.
     """
-    return CronDataIntervalTimetable(settings.schedule, timezone="UTC")
+    return CronTriggerTimetable(settings.schedule, timezone="UTC")
 
 
 def default_args(settings: StageSettings) -> dict[str, Any]:
@@ -70,24 +68,41 @@ def default_args(settings: StageSettings) -> dict[str, Any]:
     return args
 
 
-def failure_notifiers(settings: StageSettings) -> list[BaseNotifier]:
-    """The alert channels switched on in the settings."""
-    notifiers: list[BaseNotifier] = []
+def alert_channels(settings: StageSettings, labels_task_id: str | None = None) -> list[dict[str, Any]]:
+    """The alert channels switched on in the settings, as plain (serializable) settings."""
+    channels: list[dict[str, Any]] = []
     if settings.telegram_on_failure:
-        notifiers.append(
-            TelegramFailureNotifier(
-                telegram_conn_id=settings.telegram_conn_id, chat_id=settings.telegram_chat_id
-            )
+        channels.append(
+            {
+                "kind": "telegram",
+                "telegram_conn_id": settings.telegram_conn_id,
+                "chat_id": settings.telegram_chat_id,
+                "labels_task_id": labels_task_id,
+            }
         )
     if settings.email_on_failure:
-        notifiers.append(
-            EmailFailureNotifier(
-                to=settings.emails,
-                from_email=settings.email_from,
-                smtp_conn_id=settings.smtp_conn_id,
-            )
+        channels.append(
+            {
+                "kind": "email",
+                "to": list(settings.emails),
+                "from_email": settings.email_from,
+                "smtp_conn_id": settings.smtp_conn_id,
+                "labels_task_id": labels_task_id,
+            }
         )
-    return notifiers
+    return channels
+
+
+def failure_alert(settings: StageSettings, labels_task_id: str | None = None) -> FailureAlertOperator:
+    """The ``notify_failure`` task; wire every download upstream of it."""
+    return FailureAlertOperator(
+        task_id="notify_failure",
+        channels=alert_channels(settings, labels_task_id),
+        labels_task_id=labels_task_id,
+        trigger_rule=TriggerRule.ALL_DONE,
+        # The hooks retry a broken channel; a task retry would repeat the channels that worked.
+        retries=0,
+    )
 
 
 def start_date(settings: StageSettings) -> pendulum.DateTime:
@@ -109,8 +124,28 @@ def build_download_dag(
     return build_download_dag_from_settings(name, settings, [as_job(j) for j in jobs])
 
 
+def check_schedule_variable(dag_id: str, settings: StageSettings) -> None:
+    """Refuse, at parse time, upstream's ``<dag_id>_schedule`` Variable when it disagrees.
+
+    Upstream read the schedule from that Variable; here it is the ``schedule`` setting. A
+    Variable left over from upstream that says something else would be silently ignored,
+    so the DAG fails to import instead and says what to do. One Variable lookup per parse.
+    """
+    from airflow.sdk import Variable
+
+    key = f"{dag_id}_schedule"
+    value = Variable.get(key, default=None)
+    if value is not None and str(value).strip() != settings.schedule:
+        raise SettingsError(
+            f"DAG {dag_id}: the Variable {key} = {str(value)!r} is not used; the schedule is "
+            f"{settings.schedule!r} from candlelake_dags.toml. Set schedule = {str(value).strip()!r} in "
+            f'[dags."{dag_id}"] and delete the Variable (docs/operations.md, "Migrating from upstream")'
+        )
+
+
 def build_download_dag_from_settings(name: DagName, settings: StageSettings, jobs: Sequence[Job]) -> DAG:
     """Build the DAG from already loaded settings (the testable core of the factory)."""
+    check_schedule_variable(name.dag_id, settings)
     if not jobs:
         raise ValueError(f"DAG {name.dag_id}: at least one job is needed")
     task_ids = [job.task_id(settings.download_mode) for job in jobs]
@@ -118,7 +153,7 @@ def build_download_dag_from_settings(name: DagName, settings: StageSettings, job
     if duplicates:
         raise ValueError(f"DAG {name.dag_id}: duplicate jobs {duplicates}")
     runner = make_runner(settings, name.stage)
-    window = WindowArgs.from_data_interval()
+    window = WindowArgs.from_logical_date()
     with DAG(
         dag_id=name.dag_id,
         description=settings.description,
@@ -133,18 +168,12 @@ def build_download_dag_from_settings(name: DagName, settings: StageSettings, job
         start = EmptyOperator(task_id="start_dag")
         end_download = EmptyOperator(task_id="end_download")
         end_dag = EmptyOperator(task_id="end_dag", trigger_rule=TriggerRule.NONE_FAILED)
+        alert = failure_alert(settings)
         for job, task_id in zip(jobs, task_ids, strict=True):
             download = runner.operator(task_id=task_id, args=download_bulk_args(job, window, settings))
-            start >> download >> end_download
-        alert = FailureAlertOperator(
-            task_id="notify_failure",
-            notifiers=failure_notifiers(settings),
-            trigger_rule=TriggerRule.ONE_FAILED,
-            # A retried alert would repeat the channels that did work.
-            retries=0,
-        )
+            start >> download >> [end_download, alert]
         end_download >> end_dag
-        end_download >> alert >> end_dag
+        alert >> end_dag
     return dag
 
 

@@ -1,120 +1,39 @@
 """Failure alerts: e-mail through the SMTP provider, Telegram through the Telegram provider.
 
-The message names the DAG, the run id, the failed tasks and a log link per failed task.
-It is computed in Python from the run's task states and never passed through Jinja, because
-a run id or task id chosen by a user must not be able to evaluate templates (and so read
-Variables or Connections).
+The message names the DAG, the run, the day(s) and every failed job, each with a log link
+and the summary line its download printed. It is computed in Python from the run's task
+states and never passed through Jinja, because a run id or task id chosen by a user must
+not be able to evaluate templates (and so read Variables or Connections).
 
-:class:`FailureAlertOperator` is the ``one_failed`` task of the DAG factory. It tries every
-channel, and raises only after all of them were tried, so one broken channel neither
-blocks the others nor changes the outcome of the run (the run fails because a download
-failed, whatever the alert does).
+:class:`FailureAlertOperator` is the ``all_done`` task of the DAG factory: it runs once,
+after every download of the run finished, and skips when none failed. Its channels are
+plain settings (a templated, hence serialized, field), so changing an alert setting
+changes the DAG's version. A broken channel is retried (by its provider's hook, and with
+``attempts`` inside the same try); a channel that worked is never sent again, and the task
+never retries as a whole.
 """
 
 from __future__ import annotations
 
-import html
 import logging
 import re
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import telegram
-from airflow.providers.common.compat.sdk import conf
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.providers.telegram.hooks.telegram import TelegramHook
 from airflow.sdk import BaseNotifier, BaseOperator
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowSkipException
+
+from candlelake.airflow.failure_report import failure_report
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-FAILED_STATES = frozenset({"failed", "upstream_failed"})
 TELEGRAM_API_URL_EXTRA = "api_url"
-
-
-@dataclass(frozen=True)
-class FailedTask:
-    """One failed task instance of a run and where its log is."""
-
-    task_id: str
-    map_index: int
-    state: str
-    log_url: str
-
-
-@dataclass(frozen=True)
-class FailureReport:
-    """What an alert says about a failed run."""
-
-    dag_id: str
-    run_id: str
-    failed: tuple[FailedTask, ...]
-    run_url: str
-
-    @property
-    def subject(self) -> str:
-        return f"[candlelake] DAG {self.dag_id} failed: run {self.run_id}"
-
-    def text(self) -> str:
-        lines = [f"DAG {self.dag_id} failed", f"run id: {self.run_id}", "failed tasks:"]
-        lines += [f"- {t.task_id} ({t.state}): {t.log_url}" for t in self.failed] or ["- none"]
-        lines.append(f"run: {self.run_url}")
-        return "\n".join(lines)
-
-    def html(self) -> str:
-        """HTML for e-mail and for Telegram's HTML parse mode (only <b>, <a>, <code>)."""
-        e = html.escape
-        items = [
-            f'• <code>{e(t.task_id)}</code> ({e(t.state)}): <a href="{e(t.log_url)}">log</a>'
-            for t in self.failed
-        ] or ["• none recorded"]
-        return "\n".join(
-            [
-                f"<b>DAG {e(self.dag_id)} failed</b>",
-                f"run id: <code>{e(self.run_id)}</code>",
-                "failed tasks:",
-                *items,
-                f'<a href="{e(self.run_url)}">open the run</a>',
-            ]
-        )
-
-
-def _api_base_url() -> str:
-    return str(conf.get("api", "base_url", fallback="http://localhost:8080/")).rstrip("/")
-
-
-def _split_state_key(key: str, task_ids: set[str]) -> tuple[str, int]:
-    """The execution API keys mapped task instances as ``<task_id>_<map_index>``."""
-    if key in task_ids:
-        return key, -1
-    base, _, index = key.rpartition("_")
-    if base in task_ids and index.isdigit():
-        return base, int(index)
-    return key, -1
-
-
-def failure_report(context: Context) -> FailureReport:
-    """Collect the failed task instances of the current run through the execution API."""
-    ti = context["ti"]
-    dag = context.get("dag")
-    task_ids = set(dag.task_ids) if dag is not None else set()
-    states: dict[str, Any] = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id])
-    base = _api_base_url()
-    run_url = f"{base}/dags/{ti.dag_id}/runs/{quote(ti.run_id, safe='')}"
-    failed = []
-    for key, state in sorted(states.get(ti.run_id, {}).items()):
-        if state not in FAILED_STATES or key == ti.task_id:
-            continue
-        task_id, map_index = _split_state_key(key, task_ids)
-        mapped = f"/mapped/{map_index}" if map_index >= 0 else ""
-        failed.append(FailedTask(task_id, map_index, str(state), f"{run_url}/tasks/{task_id}{mapped}"))
-    # Tasks that failed themselves first; upstream_failed ones only follow from them.
-    failed.sort(key=lambda t: (t.state != "failed", t.task_id, t.map_index))
-    return FailureReport(ti.dag_id, ti.run_id, tuple(failed), run_url)
 
 
 class BotApiTelegramHook(TelegramHook):
@@ -174,13 +93,16 @@ class TelegramFailureNotifier(BaseNotifier):
 
     template_fields: Sequence[str] = ("telegram_conn_id", "chat_id")
 
-    def __init__(self, *, telegram_conn_id: str, chat_id: str | None = None) -> None:
+    def __init__(
+        self, *, telegram_conn_id: str, chat_id: str | None = None, labels_task_id: str | None = None
+    ) -> None:
         super().__init__()
         self.telegram_conn_id = telegram_conn_id
         self.chat_id = chat_id
+        self.labels_task_id = labels_task_id
 
     def notify(self, context: Context) -> None:
-        report = failure_report(context)
+        report = failure_report(context, labels_task_id=self.labels_task_id)
         hook = BotApiTelegramHook(telegram_conn_id=self.telegram_conn_id, chat_id=self.chat_id or None)
         with _quiet_http_client_logs():
             hook.send_message({"text": report.html()})
@@ -191,14 +113,22 @@ class EmailFailureNotifier(BaseNotifier):
 
     template_fields: Sequence[str] = ("to", "from_email", "smtp_conn_id")
 
-    def __init__(self, *, to: Sequence[str], from_email: str | None = None, smtp_conn_id: str) -> None:
+    def __init__(
+        self,
+        *,
+        to: Sequence[str],
+        from_email: str | None = None,
+        smtp_conn_id: str,
+        labels_task_id: str | None = None,
+    ) -> None:
         super().__init__()
         self.to = list(to)
         self.from_email = from_email
         self.smtp_conn_id = smtp_conn_id
+        self.labels_task_id = labels_task_id
 
     def notify(self, context: Context) -> None:
-        report = failure_report(context)
+        report = failure_report(context, labels_task_id=self.labels_task_id)
         # Subject and body are given, so SmtpNotifier does not render them as templates.
         SmtpNotifier(
             # A Variable may hold "a@x, b@y"; the hook would take that as one address.
@@ -210,29 +140,67 @@ class EmailFailureNotifier(BaseNotifier):
         ).notify(context)
 
 
-class FailureAlertOperator(BaseOperator):
-    """Run every notifier; fail (after trying all) if any of them failed."""
+def channel_notifier(channel: Mapping[str, Any]) -> BaseNotifier:
+    """The notifier of one alert channel setting (``{"kind": "email"|"telegram", ...}``)."""
+    options = {k: v for k, v in channel.items() if k != "kind"}
+    if channel["kind"] == "telegram":
+        return TelegramFailureNotifier(**options)
+    if channel["kind"] == "email":
+        return EmailFailureNotifier(**options)
+    raise ValueError(f"unknown alert channel {channel['kind']!r}; allowed: email, telegram")
 
+
+class FailureAlertOperator(BaseOperator):
+    """Send one alert per failed run to every channel; skip when nothing failed.
+
+    ``channels`` is a templated field: it is rendered at run time (Variables in addresses
+    work) and it is part of the serialized DAG, so a changed alert setting is a new DAG
+    version. A channel that fails is tried again up to ``attempts`` times within this try
+    (on top of its hook's own retries); one that worked is never repeated. The task fails
+    after all channels had their turn.
+    """
+
+    template_fields: Sequence[str] = ("channels",)
+    template_fields_renderers: ClassVar[dict[str, str]] = {"channels": "json"}
     ui_color = "#ffd6d6"
 
-    def __init__(self, *, notifiers: Sequence[BaseNotifier], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        channels: Sequence[Mapping[str, Any]],
+        labels_task_id: str | None = None,
+        # The providers' hooks already retry a send (Telegram 5 times); more attempts here
+        # multiply those. Each attempt retries only the channels that have not worked.
+        attempts: int = 1,
+        attempt_delay_s: float = 2.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
-        self.notifiers = list(notifiers)
+        self.channels = [dict(c) for c in channels]
+        self.labels_task_id = labels_task_id
+        self.attempts = attempts
+        self.attempt_delay_s = attempt_delay_s
 
     def execute(self, context: Context) -> None:
-        report = failure_report(context)
+        report = failure_report(context, labels_task_id=self.labels_task_id)
+        if not report.failed:
+            raise AirflowSkipException("no task of this run failed")
         self.log.info("%s", report.text())
-        broken = []
-        for notifier in self.notifiers:
-            name = type(notifier).__name__
-            try:
-                notifier.render_template_fields(context)
-                notifier.notify(context)
-            except Exception as exc:  # every channel gets its chance
-                broken.append(name)
-                # The type and message only: a traceback can carry request URLs and tokens.
-                self.log.error("Alert via %s failed: %s: %s", name, type(exc).__name__, exc)
-            else:
-                self.log.info("Alert sent via %s", name)
-        if broken:
-            raise AirflowException(f"failure alert not sent via: {', '.join(broken)}")
+        pending = {f"{c['kind']} #{i + 1}": channel_notifier(c) for i, c in enumerate(self.channels)}
+        for attempt in range(1, self.attempts + 1):
+            for name, notifier in list(pending.items()):
+                try:
+                    notifier.notify(context)
+                except Exception as exc:  # every channel gets its chance
+                    # The type and message only: a traceback can carry request URLs and tokens.
+                    self.log.error(
+                        "Alert via %s failed (attempt %d): %s: %s", name, attempt, type(exc).__name__, exc
+                    )
+                else:
+                    self.log.info("Alert sent via %s", name)
+                    del pending[name]
+            if not pending:
+                return
+            if attempt < self.attempts:
+                time.sleep(self.attempt_delay_s)
+        raise AirflowException(f"failure alert not sent via: {', '.join(pending)}")

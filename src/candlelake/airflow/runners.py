@@ -19,14 +19,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from candlelake.airflow.settings import Stage, StageSettings
+from candlelake.airflow.failure_report import SUMMARY_KEY
+from candlelake.airflow.settings import StageSettings
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 SUBCOMMAND = "download-bulk"
+# The CLI's exit code for bad input (docs/cli.md) and the first word of its summary line.
+USAGE_EXIT_CODE = 2
+SUMMARY_PREFIX = "done:"
 
 
 def _safe_name(text: str) -> str:
@@ -92,19 +96,32 @@ class DownloadBulkOperator(BaseOperator):
             start_new_session=True,
         )
         assert self._proc.stdout is not None
+        summary = None
         for line in self._proc.stdout:
-            self.log.info("%s", line.rstrip("\n"))
+            line = line.rstrip("\n")
+            self.log.info("%s", line)
+            summary = line if line.startswith(SUMMARY_PREFIX) else summary
         code = self._proc.wait()
         self._proc = None
         if report is not None and report.exists():
             self.log.info("Run report: %s", report)
         if code != 0:
-            raise AirflowException(f"candlelake {SUBCOMMAND} exited with code {code}")
+            # The alert quotes it; pushed before raising, so it survives the failure.
+            context["ti"].xcom_push(key=SUMMARY_KEY, value=summary or f"exit code {code}, no summary")
+            raise exit_code_error(code)
         return str(report) if report is not None and report.exists() else None
 
     def on_kill(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
             os.killpg(self._proc.pid, signal.SIGTERM)
+
+
+def exit_code_error(code: int) -> AirflowException:
+    """The exception for a failed download: exit code 2 is bad input, which no retry fixes."""
+    message = f"candlelake {SUBCOMMAND} exited with code {code}"
+    if code == USAGE_EXIT_CODE:
+        return AirflowFailException(f"{message} (bad input: not retried)")
+    return AirflowException(message)
 
 
 def local_argv_prefix() -> list[str]:
@@ -181,121 +198,3 @@ class DockerRunner(Runner):
 
     def expand_kwargs(self, args: list[str]) -> dict[str, Any]:
         return {"command": [SUBCOMMAND, *args]}
-
-
-class KubernetesRunner(Runner):
-    """A pod (KubernetesPodOperator); ``arguments`` go to the image's entrypoint."""
-
-    def __init__(self, settings: StageSettings) -> None:
-        super().__init__(settings)
-        from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-
-        self.operator_class = KubernetesPodOperator
-
-    def static_kwargs(self) -> dict[str, Any]:
-        from kubernetes.client import models as k8s
-
-        k = self.settings.kubernetes
-        limits = {"memory": k.memory_limit} if k.memory_limit else None
-        kwargs: dict[str, Any] = {
-            "image": k.image,
-            "namespace": k.namespace,
-            "env_vars": dict(self.settings.env),
-            "container_resources": k8s.V1ResourceRequirements(
-                requests={"cpu": k.cpu_request, "memory": k.memory_request}, limits=limits
-            ),
-            "get_logs": True,
-            "on_finish_action": "delete_pod",
-        }
-        optional = {
-            "kubernetes_conn_id": k.kubernetes_conn_id,
-            "in_cluster": k.in_cluster,
-            "service_account_name": k.service_account_name,
-            "image_pull_policy": k.image_pull_policy,
-        }
-        kwargs.update({key: v for key, v in optional.items() if v is not None})
-        return kwargs
-
-    def expand_kwargs(self, args: list[str]) -> dict[str, Any]:
-        return {"arguments": [SUBCOMMAND, *args]}
-
-
-class EcsRunner(Runner):
-    """An ECS task, Fargate by default (EcsRunTaskOperator); the command is a container override.
-
-    Upstream's settings (§9) without its import-time Variable reads and without K1.
-    """
-
-    def __init__(self, settings: StageSettings, stage: Stage) -> None:
-        super().__init__(settings)
-        from airflow.providers.amazon.aws.operators.ecs import EcsRunTaskOperator
-
-        self.operator_class = EcsRunTaskOperator
-        self.stage = stage
-
-    @property
-    def task_definition(self) -> str:
-        return self.settings.ecs.task_definition_name(self.stage)
-
-    @property
-    def container_name(self) -> str:
-        # Upstream's convention: the container is named like its task definition.
-        return self.settings.ecs.container_name or self.task_definition
-
-    def static_kwargs(self) -> dict[str, Any]:
-        e = self.settings.ecs
-        kwargs: dict[str, Any] = {
-            "cluster": e.cluster,
-            "task_definition": self.task_definition,
-            "launch_type": e.launch_type.upper(),
-            "awslogs_group": e.awslogs_group or f"/ecs/{self.task_definition}",
-            "awslogs_stream_prefix": e.awslogs_stream_prefix or f"ecs/{self.container_name}",
-            "container_name": self.container_name,
-            "waiter_max_attempts": e.waiter_max_attempts,
-            "number_logs_exception": e.number_logs_exception,
-            "aws_conn_id": e.aws_conn_id,
-        }
-        if e.region:
-            kwargs["region_name"] = e.region
-            kwargs["awslogs_region"] = e.region
-        if e.platform_version:
-            kwargs["platform_version"] = e.platform_version
-        if e.subnets or e.security_groups:
-            kwargs["network_configuration"] = {
-                "awsvpcConfiguration": {
-                    "subnets": list(e.subnets),
-                    "securityGroups": list(e.security_groups),
-                    "assignPublicIp": "ENABLED" if e.assign_public_ip else "DISABLED",
-                }
-            }
-        return kwargs
-
-    def expand_kwargs(self, args: list[str]) -> dict[str, Any]:
-        e = self.settings.ecs
-        container: dict[str, Any] = {
-            "name": self.container_name,
-            "command": [SUBCOMMAND, *args],
-        }
-        if self.settings.env:
-            container["environment"] = [{"name": k, "value": v} for k, v in sorted(self.settings.env.items())]
-        overrides: dict[str, Any] = {
-            "containerOverrides": [container],
-            "cpu": str(e.cpu),
-            "memory": str(e.memory),
-        }
-        if e.ephemeral_storage_gib:
-            overrides["ephemeralStorage"] = {"sizeInGiB": e.ephemeral_storage_gib}
-        return {"overrides": overrides}
-
-
-def make_runner(settings: StageSettings, stage: Stage) -> Runner:
-    """The runner chosen by ``settings.runner``."""
-    if settings.runner == "local":
-        return LocalRunner(settings)
-    if settings.runner == "docker":
-        return DockerRunner(settings)
-    if settings.runner == "kubernetes":
-        return KubernetesRunner(settings)
-    if settings.runner == "ecs":
-        return EcsRunner(settings, stage)
-    raise ValueError(f"unknown runner {settings.runner!r}")

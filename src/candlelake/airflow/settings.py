@@ -18,22 +18,31 @@ DAG, so it comes from the file only (see docs/airflow.md).
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
-Stage = Literal["test", "preprod", "prod"]
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from candlelake.airflow.runner_settings import (
+    DockerSettings,
+    EcsSettings,
+    KubernetesSettings,
+    Settings,
+    Stage,
+)
+
 RunnerKind = Literal["local", "docker", "kubernetes", "ecs"]
 STAGES: tuple[Stage, ...] = get_args(Stage)
 RUNNERS: tuple[RunnerKind, ...] = get_args(RunnerKind)
 SETTINGS_FILE_NAME = "candlelake_dags.toml"
 _TASK_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 _TASK_ID_MAX = 200
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class SettingsError(ValueError):
@@ -93,75 +102,7 @@ class Job:
         return task_id
 
 
-@dataclass(frozen=True)
-class DockerSettings:
-    """Options of the ``docker`` runner (DockerOperator)."""
-
-    image: str = "candlelake:latest"
-    docker_url: str = "unix://var/run/docker.sock"
-    network_mode: str | None = None
-    auto_remove: Literal["never", "success", "force"] = "success"
-    docker_conn_id: str | None = None
-
-
-@dataclass(frozen=True)
-class KubernetesSettings:
-    """Options of the ``kubernetes`` runner (KubernetesPodOperator)."""
-
-    image: str = "candlelake:latest"
-    namespace: str = "default"
-    kubernetes_conn_id: str | None = None
-    in_cluster: bool | None = None
-    service_account_name: str | None = None
-    image_pull_policy: str | None = None
-    cpu_request: str = "250m"
-    memory_request: str = "512Mi"
-    memory_limit: str | None = "1Gi"
-
-
-@dataclass(frozen=True)
-class EcsSettings:
-    """Options of the ``ecs`` runner (EcsRunTaskOperator on Fargate).
-
-    The task definition defaults to ``candlelake[-<stage>][-<user>]`` (``-prod`` is omitted,
-    upstream's ``cmamp`` naming); unlike upstream no stage/user combination is rejected (K1).
-    """
-
-    cluster: str = "candlelake"
-    task_definition: str | None = None
-    task_definition_prefix: str = "candlelake"
-    user: str | None = None
-    container_name: str | None = None
-    launch_type: str = "FARGATE"
-    cpu: int = 256
-    memory: int = 512
-    assign_public_ip: bool = False
-    subnets: tuple[str, ...] = ()
-    security_groups: tuple[str, ...] = ()
-    region: str | None = None
-    aws_conn_id: str | None = "aws_default"
-    awslogs_group: str | None = None
-    awslogs_stream_prefix: str | None = None
-    ephemeral_storage_gib: int | None = None
-    platform_version: str | None = None
-    # Upstream's workaround for apache/airflow#33711: never give up waiting on a long task.
-    waiter_max_attempts: int = 1_000_000
-    number_logs_exception: int = 200
-
-    def task_definition_name(self, stage: Stage) -> str:
-        """The task definition to run: explicit, or derived from stage and user."""
-        if self.task_definition:
-            return self.task_definition
-        parts = [self.task_definition_prefix]
-        if stage != "prod":
-            parts.append(stage)
-        if self.user:
-            parts.append(self.user)
-        return "-".join(parts)
-
-
-@dataclass(frozen=True)
-class StageSettings:
+class StageSettings(Settings):
     """Everything a candlelake DAG needs for one stage; immutable once loaded."""
 
     stage: Stage
@@ -169,7 +110,7 @@ class StageSettings:
     schedule: str = "20 1 * * *"
     start_date: str = "2024-01-01"
     catchup: bool = False
-    retries: int = 0
+    retries: int = Field(0, ge=0)
     retry_delay_minutes: float = 5.0
     execution_timeout_minutes: float | None = 120.0
     description: str = "Daily OHLCV data download."
@@ -187,11 +128,11 @@ class StageSettings:
     # Where runs of the local runner leave their --report_json files (None: not written).
     report_dir: str | None = None
     # Environment of the download command (endpoint URLs and the like; no secrets here).
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = Field(default_factory=dict)
     runner: RunnerKind = "local"
-    docker: DockerSettings = field(default_factory=DockerSettings)
-    kubernetes: KubernetesSettings = field(default_factory=KubernetesSettings)
-    ecs: EcsSettings = field(default_factory=EcsSettings)
+    docker: DockerSettings = Field(default_factory=DockerSettings)
+    kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
+    ecs: EcsSettings = Field(default_factory=EcsSettings)
     # Alerts.
     email_on_failure: bool = False
     emails: tuple[str, ...] = ()
@@ -204,13 +145,28 @@ class StageSettings:
     backfill_pool: str = "candlelake_backfill"
     backfill_max_days: int = 366
 
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, env: Mapping[str, str]) -> Mapping[str, str]:
+        for name in env:
+            if not _ENV_NAME.match(name):
+                raise ValueError(f'env entry {name!r} must be NAME = "string"')
+        return env
+
+    @model_validator(mode="after")
+    def _alerts_have_a_destination(self) -> StageSettings:
+        if self.email_on_failure and not self.emails:
+            raise ValueError("email_on_failure needs at least one address in emails")
+        if self.telegram_on_failure and not self.telegram_conn_id:
+            raise ValueError("telegram_on_failure needs telegram_conn_id")
+        return self
+
 
 def _stage_defaults(stage: Stage) -> dict[str, Any]:
     """Built-in defaults: upstream's behaviour, with its Variables as run-time templates."""
     if stage == "test":
         return {
             "stage": stage,
-            "lake_url": "demo-lake",
             "retries": 0,
             "email_on_failure": False,
             "telegram_on_failure": False,
@@ -228,15 +184,6 @@ def _stage_defaults(stage: Stage) -> dict[str, Any]:
     }
 
 
-_NESTED: dict[str, type] = {
-    "docker": DockerSettings,
-    "kubernetes": KubernetesSettings,
-    "ecs": EcsSettings,
-}
-_TUPLE_FIELDS = {"emails", "subnets", "security_groups", "extra_args"}
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
 def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in over.items():
@@ -247,40 +194,33 @@ def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]
     return merged
 
 
-def _build(cls: type, values: Mapping[str, Any], where: str) -> Any:
-    """Instantiate a settings dataclass, rejecting unknown keys (typos must not pass silently)."""
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise SettingsError(
-            f"{where}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-        )
-    kwargs: dict[str, Any] = {}
-    for key, value in values.items():
-        if key in _NESTED and cls is StageSettings:
-            kwargs[key] = _build(_NESTED[key], value, f"{where}.{key}")
-        elif key in _TUPLE_FIELDS:
-            kwargs[key] = (value,) if isinstance(value, str) else tuple(value)
+def _known(loc: tuple[int | str, ...]) -> list[str]:
+    model: type[BaseModel] = StageSettings
+    for part in loc:
+        annotation = model.model_fields[str(part)].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            break
+        model = annotation
+    return sorted(model.model_fields)
+
+
+def _error_text(exc: ValidationError) -> str:
+    """One line per problem: unknown keys (with the known ones), else key, value and rule."""
+    unknown: dict[tuple[int | str, ...], list[str]] = {}
+    problems = []
+    for err in exc.errors():
+        loc = err["loc"]
+        if err["type"] == "extra_forbidden":
+            unknown.setdefault(loc[:-1], []).append(".".join(map(str, loc)))
+        elif not loc:  # a model-level rule
+            problems.append(str(err["msg"]).removeprefix("Value error, "))
         else:
-            kwargs[key] = value
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:
-        raise SettingsError(f"{where}: {exc}") from exc
-
-
-def _validate(settings: StageSettings, where: str) -> None:
-    if settings.runner not in RUNNERS:
-        raise SettingsError(f"{where}: runner {settings.runner!r} is not one of {', '.join(RUNNERS)}")
-    if settings.retries < 0:
-        raise SettingsError(f"{where}: retries must be >= 0, got {settings.retries}")
-    for name, value in settings.env.items():
-        if not _ENV_NAME.match(name) or not isinstance(value, str):
-            raise SettingsError(f'{where}: env entry {name!r} must be NAME = "string"')
-    if settings.email_on_failure and not settings.emails:
-        raise SettingsError(f"{where}: email_on_failure needs at least one address in emails")
-    if settings.telegram_on_failure and not settings.telegram_conn_id:
-        raise SettingsError(f"{where}: telegram_on_failure needs telegram_conn_id")
+            key = ".".join(map(str, loc))
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(f"{key} {err['input']!r}: {msg}")
+    for parent, keys in unknown.items():
+        problems.insert(0, f"unknown setting(s) {', '.join(keys)}; known: {', '.join(_known(parent))}")
+    return "; ".join(problems)
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -289,6 +229,16 @@ def _read_file(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path}: invalid TOML: {exc}") from exc
+
+
+def _default_test_lake(runner: str) -> str:
+    """The test stage's lake: a folder beside the settings for the local runner, else the
+    upstream test bucket's Variable (a container cannot see the Airflow host's folders)."""
+    return "demo-lake" if runner == "local" else "s3://{{ var.value.test_s3_data_bucket }}"
+
+
+def _is_local(lake_url: str) -> bool:
+    return lake_url.startswith("file://") or ("://" not in lake_url and "{{" not in lake_url)
 
 
 def _resolve_lake(lake_url: str, base_dir: Path) -> str:
@@ -337,11 +287,20 @@ def load_settings(
     if merged.get("stage") != name.stage:
         raise SettingsError(f"{file}: the stage comes from the file name and cannot be set")
     where = f"{file} (DAG {name.dag_id})"
-    settings: StageSettings = _build(StageSettings, merged, where)
-    settings = dataclasses.replace(
-        settings,
-        lake_url=_resolve_lake(settings.lake_url, file.parent),
-        report_dir=_resolve_lake(settings.report_dir, file.parent) if settings.report_dir else None,
+    merged.setdefault("lake_url", _default_test_lake(merged.get("runner", "local")))
+    try:
+        settings = StageSettings.model_validate(merged)
+    except ValidationError as exc:
+        raise SettingsError(f"{where}: {_error_text(exc)}") from None
+    if settings.runner != "local" and _is_local(settings.lake_url):
+        raise SettingsError(
+            f"{where}: lake_url {settings.lake_url!r} is a folder on the Airflow host, which the "
+            f"{settings.runner} runner's container cannot see; use an object store URL (s3://...)"
+        )
+    settings = settings.model_copy(
+        update={
+            "lake_url": _resolve_lake(settings.lake_url, file.parent),
+            "report_dir": _resolve_lake(settings.report_dir, file.parent) if settings.report_dir else None,
+        }
     )
-    _validate(settings, where)
     return name, settings

@@ -25,7 +25,7 @@ from candlelake.markets import (
 from candlelake.progress import default_progress
 from candlelake.quality.report import RunReport
 from candlelake.signature import DatasetSignature, universe_token
-from candlelake.timeutil import Window
+from candlelake.timeutil import MINUTE_MS, Window, fmt_ms
 
 log = logging.getLogger("candlelake")
 
@@ -44,13 +44,24 @@ def setup_logging(level: str) -> None:
 
 def run_job(job: DownloadJob, *, report_json: Path | None, assert_missing: bool) -> int:
     """Run a job, print the summary and return the process exit code."""
-    # Imported here: the engine pulls in ccxt, which takes seconds to import.
+    # Imported here: the engine pulls in pyarrow, which --help must not load.
     from candlelake.engine import download
 
     report = asyncio.run(download(job, progress=default_progress()))
+    report.foreign = _foreign_files(job, report)
     _finish(report, report_json)
     if report.failed:
         log.error("some data could not be downloaded; see the errors above")
+        return 1
+    if assert_missing and report.clamped:
+        # Decided (docs/airflow.md, "The window"): a window the exchange has not closed yet
+        # fails, retriably, instead of landing a partial day that looks complete.
+        log.error(
+            "the window ends at %s but the exchange's last closed minute is %s: "
+            "the window is not closed yet; run again after it closes",
+            fmt_ms(report.requested_end_ms - MINUTE_MS),
+            fmt_ms(report.window.end_ms - MINUTE_MS),
+        )
         return 1
     missing = report.symbols_with_missing()
     if assert_missing and missing:
@@ -58,6 +69,22 @@ def run_job(job: DownloadJob, *, report_json: Path | None, assert_missing: bool)
         log.error("missing data for %d symbol(s):\n  %s", len(missing), "\n  ".join(lines))
         return 1
     return 0
+
+
+def _foreign_files(job: DownloadJob, report: RunReport) -> list[str]:
+    """Upstream files in the month partitions this run touched (they would repeat minutes)."""
+    from candlelake.lake.foreign import foreign_files
+    from candlelake.lake.storage import DatasetLocation, url_of
+    from candlelake.timeutil import from_ms
+
+    if not report.symbols:
+        return []
+    location = DatasetLocation(report.dataset, aws_profile=job.aws_profile, endpoint_url=job.s3_endpoint_url)
+    fs, root = location.filesystem()
+    first = from_ms(report.window.start_ms).date()
+    last = from_ms(max(report.window.start_ms, report.requested_end_ms - MINUTE_MS)).date()
+    found = foreign_files(fs, root, [s.symbol for s in report.symbols], first, last)
+    return [url_of(fs, path) for path in found]
 
 
 def _finish(report: RunReport, report_json: Path | None) -> None:

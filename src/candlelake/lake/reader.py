@@ -2,7 +2,8 @@
 
 Partitions are pruned by listing only the directories the request can touch
 (`currency_pair=`, `year=`, `month=`) and, for day files, by their names; no other file is
-opened. Files written by upstream (uuid names, several per month) are read the same way.
+opened. Files written by upstream (uuid names, several per month) are read too, with one
+row per minute (see `candlelake.lake.foreign`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fsspec import AbstractFileSystem
 
 from candlelake.errors import UsageError
 from candlelake.lake import layout
+from candlelake.lake.foreign import is_foreign, one_row_per_minute
 from candlelake.lake.schema import PARTITION_SCHEMA, lake_schema
 from candlelake.lake.storage import DatasetLocation, normalize_url
 from candlelake.markets import check_symbol
@@ -210,8 +212,23 @@ def _scan(
         selected = [c for c in schema.names if c in {"timestamp", "currency_pair", *columns}]
     if not files:
         return schema.empty_table().select(selected)
+    foreign = [f for f in files if is_foreign(f)]
+    if not foreign:
+        table = _load(fs, root, files, schema, selected, symbols, start_ms, end_ms)
+        return table.sort_by([("currency_pair", "ascending"), ("timestamp", "ascending")])
+    # Upstream files repeat minutes: keep one row per minute (needs the knowledge time).
+    keyed = list(dict.fromkeys([*selected, "knowledge_timestamp"]))
+    days = [f for f in files if not is_foreign(f)]
+    table = one_row_per_minute(
+        _load(fs, root, days, schema, keyed, symbols, start_ms, end_ms),
+        _load(fs, root, foreign, schema, keyed, symbols, start_ms, end_ms),
+    )
+    return table.select(selected)
 
-    dataset = ds.dataset(
+
+def files_dataset(fs: AbstractFileSystem, root: str, files: list[str], schema: pa.Schema) -> ds.Dataset:
+    """Lake files as one Arrow dataset, partition columns taken from their hive paths."""
+    return ds.dataset(
         files,
         schema=schema,
         format="parquet",
@@ -219,6 +236,19 @@ def _scan(
         partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"),
         partition_base_dir=root,
     )
+
+
+def _load(
+    fs: AbstractFileSystem,
+    root: str,
+    files: list[str],
+    schema: pa.Schema,
+    selected: Sequence[str],
+    symbols: Sequence[str] | None,
+    start_ms: int | None,
+    end_ms: int | None,
+) -> pa.Table:
+    dataset = files_dataset(fs, root, files, schema)
     condition = None
     ts = ds.field("timestamp")
     for part in (
@@ -228,8 +258,7 @@ def _scan(
     ):
         if part is not None:
             condition = part if condition is None else condition & part
-    table = dataset.to_table(columns=selected, filter=condition)
-    return table.sort_by([("currency_pair", "ascending"), ("timestamp", "ascending")])
+    return dataset.to_table(columns=list(selected), filter=condition)
 
 
 def _to_ms(value: TimeLike, *, end_of_day: bool) -> int:

@@ -79,6 +79,8 @@ class RunReport:
     archive_files: int = 0
     crosscheck: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Files in the touched partitions that candlelake did not write (upstream's uuid files).
+    foreign: list[str] = field(default_factory=list)
 
     @property
     def clamped(self) -> bool:
@@ -110,6 +112,7 @@ class RunReport:
             "archive_files": self.archive_files,
             "crosscheck_differences": self.crosscheck,
             "errors": self.errors,
+            "foreign_files": self.foreign,
             "symbols": [s.to_dict() for s in self.symbols],
         }
 
@@ -138,6 +141,11 @@ class RunReport:
             lines.append(head + ("" if not notes else "; " + "; ".join(notes)))
         lines.extend(f"DIFFERENCE {diff}" for diff in self.crosscheck)
         lines.extend(f"ERROR {err}" for err in self.errors)
+        if self.foreign:
+            lines.append(
+                f"FOREIGN {len(self.foreign)} upstream file(s) in these partitions, e.g. {self.foreign[0]}; "
+                "read() keeps one row per minute; `candlelake convert-upstream <dataset>` makes day files"
+            )
         missing = sum(s.missing_minutes for s in self.symbols)
         excluded = sum(s.excluded_minutes for s in self.symbols)
         clamp = f" (end clamped to last closed minute {fmt_ms(self.window.end_ms)})" if self.clamped else ""
