@@ -10,8 +10,9 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from candlelake.lake.reader import read
+    from candlelake.lake.sql import sql
 
-__all__ = ["__version__", "read"]
+__all__ = ["__version__", "read", "sql"]
 
 
 def __getattr__(name: str) -> Any:
@@ -20,4 +21,8 @@ def __getattr__(name: str) -> Any:
         from candlelake.lake.reader import read
 
         return read
+    if name == "sql":
+        from candlelake.lake.sql import sql
+
+        return sql
     raise AttributeError(f"module 'candlelake' has no attribute {name!r}")

@@ -28,7 +28,13 @@ def test_download_to_s3_equals_ground_truth_and_rerun_adds_no_object(s3_bucket, 
         assert run_cli([*args, "--force"]) == 0
         fs.invalidate_cache()
         assert sorted(fs.find(s3_bucket)) == objects
-    assert len(objects) == 4  # 2 symbols x 2 days, nothing else (no temp objects)
+    day_files = [o for o in objects if "/_ledger/" not in o]
+    assert len(day_files) == 4  # 2 symbols x 2 days, nothing else (no temp objects)
+    # Plus the gap ledger: one manifest per (symbol, month), replaced in place by the re-run.
+    assert sorted(o.rsplit("/_ledger/", 1)[1] for o in objects if "/_ledger/" in o) == [
+        "currency_pair=BTC_USDT/2024-02.json",
+        "currency_pair=ETH_USDT/2024-02.json",
+    ]
     dataset = (
         f"{s3_bucket}/lake/v3/periodic_daily/manual/downloaded_1min/parquet/ohlcv/futures/v7_3/ccxt/binance"
         "/v1_0_0"

@@ -74,7 +74,11 @@ def test_rewrite_on_s3_keeps_one_object_per_day(
     first = keys(s3_env, s3_bucket)
     write_days(writer, make_klines, make_meta, base=500.0)
     assert keys(s3_env, s3_bucket) == first
-    assert len(first) == 6
+    day_files = [k for k in first if "/_ledger/" not in k]
+    assert len(day_files) == 6
+    # Plus the gap ledger: one manifest per (symbol, month), rewritten in place.
+    months = {k.split("/currency_pair=")[1].split("/year=")[0] + k.split("/month=")[1][:2] for k in day_files}
+    assert len(first) - len(day_files) == len(months) == 4
     assert all(not k.rsplit("/", 1)[1].startswith(".") for k in first)
     frame = read(writer.location, ["ETH_USDT"])
     assert len(frame) == 3 * 1440

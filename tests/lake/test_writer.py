@@ -32,7 +32,12 @@ def writer(tmp_path: Path) -> LakeWriter:
 
 
 def visible_and_hidden(root: Path) -> tuple[list[str], list[str]]:
-    files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    """Day files and leftovers; the gap ledger (lake/ledger.py) is bookkeeping, not a leftover."""
+    files = sorted(
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if p.is_file() and p.relative_to(root).parts[0] != "_ledger"
+    )
     hidden = [f for f in files if any(part.startswith((".", "_")) for part in f.split("/"))]
     return [f for f in files if f not in hidden], hidden
 

@@ -26,6 +26,7 @@ import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, CronTriggerTimetable, TriggerRule
 
+from candlelake.airflow.assets import dataset_asset
 from candlelake.airflow.command import WindowArgs, download_bulk_args
 from candlelake.airflow.notifiers import FailureAlertOperator
 from candlelake.airflow.runner_choice import make_runner
@@ -170,7 +171,11 @@ def build_download_dag_from_settings(name: DagName, settings: StageSettings, job
         end_dag = EmptyOperator(task_id="end_dag", trigger_rule=TriggerRule.NONE_FAILED)
         alert = failure_alert(settings)
         for job, task_id in zip(jobs, task_ids, strict=True):
-            download = runner.operator(task_id=task_id, args=download_bulk_args(job, window, settings))
+            # The dataset it writes, as an Asset: the QA DAG is scheduled on it (airflow/qa_dag.py).
+            outlets = [dataset_asset(name.stage, settings, job)]
+            download = runner.operator(
+                task_id=task_id, args=download_bulk_args(job, window, settings), outlets=outlets
+            )
             start >> download >> [end_download, alert]
         end_download >> end_dag
         alert >> end_dag

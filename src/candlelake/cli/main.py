@@ -39,11 +39,12 @@ def _root(
 def _register_commands() -> None:
     # Imported here so that `import candlelake` stays light and an optional extra
     # that is missing only breaks its own command.
-    from candlelake.cli import airflow_commands, catalog, download, upstream_command
+    from candlelake.cli import airflow_commands, catalog, download, qa, upstream_command
     from candlelake.simulator.cli import app as sim_app
 
     download.register(app)
     catalog.register(app)
+    qa.register(app)
     airflow_commands.register(app)
     upstream_command.register(app)
     app.add_typer(sim_app, name="sim", help="Run the Binance-compatible exchange simulator.")

@@ -119,6 +119,9 @@ class DaySink:
             gaps = find_gaps(day.window, present, lifecycle, failures=day.failures, invalid=invalid)
         report.gaps.extend(gaps)
         if not checked.table.num_rows:
+            if gaps:
+                # No candle at all: no file, but the gap ledger keeps the reasons (lake/ledger.py).
+                await asyncio.to_thread(self.writer.record_empty_day, day.symbol, day.day, day.window, gaps)
             return 0
         meta = DayMeta(
             symbol=day.symbol,

@@ -21,9 +21,12 @@ from fsspec import AbstractFileSystem
 
 from candlelake.errors import UsageError
 from candlelake.lake import layout
+from candlelake.lake.catalog import resolve
 from candlelake.lake.foreign import is_foreign, one_row_per_minute
+from candlelake.lake.listing import list_names
+from candlelake.lake.resample import resample
 from candlelake.lake.schema import PARTITION_SCHEMA, lake_schema
-from candlelake.lake.storage import DatasetLocation, normalize_url
+from candlelake.lake.storage import DatasetLocation
 from candlelake.markets import check_symbol
 from candlelake.timeutil import DAY_MS, from_ms, parse_timestamp, to_ms
 
@@ -41,6 +44,8 @@ def read(
     as_: Literal["pandas"] = ...,
     aws_profile: str | None = ...,
     endpoint_url: str | None = ...,
+    interval: str | None = ...,
+    **tokens: str | None,
 ) -> pd.DataFrame: ...
 
 
@@ -55,6 +60,8 @@ def read(
     as_: Literal["arrow"],
     aws_profile: str | None = ...,
     endpoint_url: str | None = ...,
+    interval: str | None = ...,
+    **tokens: str | None,
 ) -> pa.Table: ...
 
 
@@ -68,12 +75,14 @@ def read(
     as_: Literal["pandas", "arrow"] = "pandas",
     aws_profile: str | None = None,
     endpoint_url: str | None = None,
+    interval: str | None = None,
+    **tokens: str | None,
 ) -> pd.DataFrame | pa.Table:
     """Read candles of `symbols` (default: all) with open time in `[start, end]`.
 
     Args:
         dataset: the dataset root (`<lake>/v3/<tokens...>`), as a URL, a local path or a
-            `DatasetLocation`.
+            `DatasetLocation`; or a lake base, with `tokens` picking the dataset.
         start, end: both included, like upstream. A datetime, an ISO string, epoch ms, or a
             date; a date (or a `YYYY-MM-DD` string) as `end` means the whole of that UTC day.
             A naive time is UTC.
@@ -82,6 +91,10 @@ def read(
             (built from the int `timestamp` column, which stays, as upstream); `"arrow"` gives
             an Arrow table. Rows are sorted by (currency_pair, timestamp).
         aws_profile, endpoint_url: S3 settings when `dataset` is a URL.
+        interval: resample to this timeframe (`5m`, `1h`, `1d`; see lake/resample.py).
+        tokens: signature tokens that pick a dataset under a lake base, e.g.
+            `market="futures", universe="v7.3"` (also `mode`, `vendor`, `exchange`, or any
+            token name); the others default when only one dataset matches.
 
     Raises:
         UsageError: no dataset there, a bad symbol, column or time, or start after end.
@@ -89,7 +102,7 @@ def read(
     location = (
         dataset
         if isinstance(dataset, DatasetLocation)
-        else DatasetLocation(normalize_url(dataset), aws_profile=aws_profile, endpoint_url=endpoint_url)
+        else resolve(dataset, aws_profile=aws_profile, endpoint_url=endpoint_url, **tokens)
     )
     start_ms = None if start is None else _to_ms(start, end_of_day=False)
     end_ms = None if end is None else _to_ms(end, end_of_day=True)
@@ -102,6 +115,8 @@ def read(
         raise UsageError(f"no dataset at {location.url}")
     files = select_files(fs, root, wanted, start_ms, end_ms)
     table = _scan(fs, root, files, wanted, start_ms, end_ms, columns)
+    if interval is not None:
+        table = resample(table, interval)
     if as_ == "arrow":
         return table
     return to_pandas(table)
@@ -175,16 +190,8 @@ def _int_segment(path: str, key: str) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
 
 
-def _list(fs: AbstractFileSystem, directory: str, kind: str) -> list[str]:
-    try:
-        entries = fs.ls(directory, detail=True)
-    except FileNotFoundError:
-        return []
-    return sorted(
-        str(e["name"]).rstrip("/")
-        for e in entries
-        if e.get("type") == kind and not layout.is_hidden(str(e["name"]))
-    )
+def _list(fs: AbstractFileSystem, directory: str, kind: Literal["file", "directory"]) -> list[str]:
+    return list_names(fs, directory, kind)
 
 
 def _scan(

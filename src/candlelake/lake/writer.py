@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 import posixpath
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,6 +19,8 @@ from fsspec import AbstractFileSystem
 
 from candlelake.lake import layout
 from candlelake.lake.layout import open_dataset
+from candlelake.lake.ledger import Ledger, LedgerEntry
+from candlelake.lake.listing import list_dir
 from candlelake.lake.schema import (
     COMPRESSION,
     KLINE_EXTRA_COLUMNS,
@@ -29,7 +31,8 @@ from candlelake.lake.schema import (
 )
 from candlelake.lake.storage import DatasetLocation, ensure_writable, url_of, write_atomic
 from candlelake.markets import check_symbol
-from candlelake.timeutil import day_window, fmt_ms
+from candlelake.quality.gaps import Gap
+from candlelake.timeutil import Window, day_window, fmt_ms
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,7 @@ class LakeWriter:
     def __init__(self, location: DatasetLocation) -> None:
         self.location = location
         self._fs, self._root = location.filesystem()
+        self.ledger = Ledger(self._fs, self._root)
 
     def check_writable(self) -> None:
         """Raise UsageError if the dataset cannot be written; creates nothing."""
@@ -74,7 +78,20 @@ class LakeWriter:
         data = serialize(lake_table, meta)
         path = self._path(symbol, day)
         write_atomic(self._fs, path, data, temp_path=layout.temp_path_for(path))
+        try:
+            self.ledger.record(meta, lake_table, len(data))
+        except Exception as exc:  # the file is the truth; QA reads its footer if the entry is lost
+            log.warning("could not update the gap ledger for %s %s: %s", symbol, day, exc)
         return url_of(self._fs, path)
+
+    def record_empty_day(self, symbol: str, day: dt.date, window: Window, gaps: Sequence[Gap]) -> None:
+        """Note in the gap ledger why a day has no file (not listed, delisted, failed, ...)."""
+        meta = DayMeta(symbol, day, window.start_ms, window.end_ms, 0, False, "none",
+                       gaps=tuple(g.to_dict() for g in gaps))  # fmt: skip
+        try:
+            self.ledger.record_entry(LedgerEntry(meta, size=0))
+        except Exception as exc:  # as in write_day: the run report still has the reasons
+            log.warning("could not update the gap ledger for %s %s: %s", symbol, day, exc)
 
     def read_meta(self, symbol: str, day: dt.date) -> DayMeta | None:
         """The stored `DayMeta` of a day file (read from its footer only), or None if absent."""
@@ -132,15 +149,7 @@ class LakeWriter:
 
     def _list_files(self, directory: str) -> list[tuple[str, int]]:
         """(path, size) of the visible files in `directory`; none if it does not exist."""
-        try:
-            entries = self._fs.ls(directory, detail=True)
-        except FileNotFoundError:
-            return []
-        return [
-            (str(e["name"]), int(e["size"]))
-            for e in entries
-            if e.get("type") == "file" and not layout.is_hidden(str(e["name"]))
-        ]
+        return list_dir(self._fs, directory, "file")
 
 
 def serialize(table: pa.Table, meta: DayMeta) -> bytes:

@@ -1,0 +1,113 @@
+"""`candlelake repair`: download again exactly the days QA found broken, then check them again.
+
+A broken day is one with an unexplained hole (a failed fetch or invalid row the ledger lists,
+minutes no footer explains), a missing or corrupt file, or rows that fail a check. Each symbol's
+broken days are merged into contiguous spans, and symbols with the same span share one forced
+download of the dataset, so complete days around them are not fetched again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from candlelake.errors import UsageError
+from candlelake.markets import MARKETS, VENDORS, parse_exchange, parse_market, parse_vendor
+from candlelake.quality.qa import QaReport, QaRequest, failing_days, run_qa
+from candlelake.settings import RestSettings
+from candlelake.signature import DatasetSignature
+from candlelake.timeutil import Window, day_window
+
+Span = tuple[dt.date, dt.date]  # first and last day, both included
+
+
+@dataclass(frozen=True)
+class RepairSettings:
+    """How to reach the exchange and the lake for the re-download."""
+
+    lake_url: str
+    signature: DatasetSignature
+    rest: RestSettings = field(default_factory=RestSettings)
+    archive_url: str | None = None
+    aws_profile: str | None = None
+    s3_endpoint_url: str | None = None
+    concurrency: int = 8
+
+
+@dataclass
+class RepairOutcome:
+    spans: dict[Span, list[str]]
+    downloads: list[dict[str, Any]]  # each re-download's run report
+    after: QaReport | None
+
+    @property
+    def ok(self) -> bool:
+        return self.after is None or self.after.ok
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "repaired": [
+                {"first_day": a.isoformat(), "last_day": b.isoformat(), "symbols": s}
+                for (a, b), s in sorted(self.spans.items())
+            ],
+            "downloads": self.downloads,
+            "qa_after": None if self.after is None else self.after.to_dict(),
+        }
+
+
+def plan_spans(broken: dict[str, list[dt.date]]) -> dict[Span, list[str]]:
+    """Group each symbol's broken days into contiguous spans; symbols sharing a span go together."""
+    spans: dict[Span, list[str]] = defaultdict(list)
+    for symbol, days in sorted(broken.items()):
+        ordered = sorted(set(days))
+        start = prev = ordered[0]
+        for day in [*ordered[1:], None]:
+            if day is not None and day == prev + dt.timedelta(days=1):
+                prev = day
+                continue
+            spans[(start, prev)].append(symbol)
+            if day is not None:
+                start = prev = day
+    return dict(spans)
+
+
+async def repair(report: QaReport, request: QaRequest, settings: RepairSettings) -> RepairOutcome:
+    """Re-download the broken days of `report` and run QA on them again."""
+    from candlelake.engine import download  # the engine loads pyarrow: only when repairing
+    from candlelake.job import DownloadJob
+
+    sig = settings.signature
+    if sig.vendor not in VENDORS or sig.asset_type not in MARKETS:
+        raise UsageError(
+            f"cannot repair {sig}: only ccxt and binance spot/futures datasets can be downloaded"
+        )
+    spans = plan_spans(failing_days(report))
+    outcome = RepairOutcome(spans, [], None)
+    for (first, last), symbols in sorted(spans.items()):
+        job = DownloadJob(
+            market=parse_market(sig.asset_type),
+            symbols=tuple(symbols),
+            window=Window(day_window(first).start_ms, day_window(last).end_ms),
+            lake_url=settings.lake_url,
+            signature=sig,
+            vendor=parse_vendor(sig.vendor),
+            exchange_id=parse_exchange(sig.exchange_id),
+            explicit_symbols=True,
+            rest=settings.rest,
+            archive_url=settings.archive_url,
+            aws_profile=settings.aws_profile,
+            s3_endpoint_url=settings.s3_endpoint_url,
+            concurrency=settings.concurrency,
+            force=True,
+        )
+        run = await download(job)
+        outcome.downloads.append(run.to_dict())
+    if spans:
+        days = [d for span in spans for d in span]
+        symbols = sorted({s for group in spans.values() for s in group})
+        outcome.after = run_qa(
+            replace(request, symbols=tuple(symbols), first_day=min(days), last_day=max(days), deep=True)
+        )
+    return outcome
