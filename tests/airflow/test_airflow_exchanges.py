@@ -66,7 +66,7 @@ CANDLELAKE_REST_ATTEMPTS = "2"
     for task, tail, market, eth in JOBS:
         root = lake / "v3/periodic_daily/airflow/downloaded_1min/parquet/ohlcv" / tail / "v1_0_0"
         # --universe_part 1 1: the first symbol of each universe (ETH_USDT; APE_USDT on binanceus)
-        (pair,) = [p.name for p in root.iterdir()]
+        (pair,) = [p.name for p in root.iterdir() if p.name.startswith("currency_pair=")]
         symbol = pair.removeprefix("currency_pair=")
         venue_symbol = eth if symbol == "ETH_USDT" else "APEUSDT"
         table = pq.read_table(root / pair / "year=2024/month=2/2024-02-19.parquet")
