@@ -112,7 +112,18 @@ def test_the_dag_builds_the_request_the_cli_parses(tmp_path: Path) -> None:
             ("kraken_api", "binance", "spot", "ohlcv", "v7"),
             "unknown vendor 'kraken_api'; supported: ccxt, binance",
         ),
-        (("ccxt", "okx", "spot", "ohlcv", "v7"), "unknown exchange 'okx'; supported: binance"),
+        (
+            ("ccxt", "kraken", "spot", "ohlcv", "v7"),
+            "unknown exchange 'kraken'; supported: binance, okx, bybit, binanceus",
+        ),
+        (
+            ("ccxt", "binanceus", "futures", "ohlcv", "v7"),
+            "exchange 'binanceus' has no market 'futures'; supported: spot",
+        ),
+        (
+            ("binance", "okx", "spot", "ohlcv", "v7.3"),
+            "is for exchange binance only, not 'okx'; use --vendor ccxt",
+        ),
         (
             ("ccxt", "binance", "spot", "trades", "v7"),
             "--data_type 'trades' is not supported yet; supported: ohlcv",

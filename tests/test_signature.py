@@ -92,7 +92,7 @@ def test_head_values_are_valid(text: str) -> None:
             _with("vendor", "crypto_chassis"),
             "invalid universe 'v7' in signature for vendor crypto_chassis; allowed: all",
         ),
-        (_with("exchange_id", "ftx"), "allowed: binance, binanceus, okx, kraken, cryptocom"),
+        (_with("exchange_id", "ftx"), "allowed: binance, binanceus, okx, bybit, kraken, cryptocom"),
     ],
 )
 def test_invalid_signatures_name_the_token_and_the_choices(text: str, expected: str) -> None:

@@ -28,6 +28,26 @@ def test_v7_3_is_the_feb_2024_list() -> None:
     assert "WAVES_USDT" in v73
 
 
+# upstream-universes.md: binanceus v7 (= v7.3) and okx v7.3 (Feb 2024), in upstream's order.
+BINANCEUS = [
+    "APE_USDT", "AVAX_USDT", "AXS_USDT", "BNB_USDT", "BTC_BUSD", "BTC_USDT", "CRV_USDT", "DOGE_USDT",
+    "DOT_USDT", "ETH_BUSD", "ETH_USDT", "FTM_USDT", "LINK_USDT", "MATIC_USDT", "NEAR_USDT", "OGN_USDT",
+    "SAND_USDT", "SOL_USDT", "STORJ_USDT",
+]  # fmt: skip
+OKX_V7_3 = [
+    "ETH_USDT", "BTC_USDT", "SAND_USDT", "STORJ_USDT", "GMT_USDT", "AVAX_USDT", "BNB_USDT", "APE_USDT",
+    "MATIC_USDT", "DOT_USDT", "LINK_USDT", "XRP_USDT", "NEAR_USDT", "FTM_USDT", "WAVES_USDT", "AXS_USDT",
+    "DOGE_USDT", "SOL_USDT",
+]  # fmt: skip
+
+
+def test_binanceus_and_okx_are_upstreams_lists_in_order() -> None:
+    assert load_universe("v7", "binanceus") == BINANCEUS
+    assert load_universe("v7.3", "binanceus") == BINANCEUS
+    assert load_universe("v7.3", "okx") == OKX_V7_3
+    assert (len(BINANCEUS), len(OKX_V7_3)) == (19, 18)
+
+
 def test_underscore_spelling_and_binance_vendor_read_the_same_file() -> None:
     assert load_universe("v7_3", "binance") == load_universe("v7.3", "binance")
     assert load_universe("v7", "binance", vendor="binance") == V7_BINANCE
@@ -36,7 +56,8 @@ def test_underscore_spelling_and_binance_vendor_read_the_same_file() -> None:
 def test_list_versions() -> None:
     assert list_versions() == ["v7", "v7.3"]
     assert list_versions("binance") == ["v7", "v7.3"]
-    assert list_exchanges("v7") == ["binance"]
+    assert list_exchanges("v7") == ["binance", "binanceus"]
+    assert list_exchanges("v7.3") == ["binance", "binanceus", "okx"]
 
 
 def test_version_order_is_numeric_not_textual() -> None:
@@ -55,7 +76,7 @@ def test_loaded_list_is_a_copy() -> None:
     ("args", "expected"),
     [
         (("v9", "binance"), "unknown universe 'v9' for vendor ccxt; available: v7, v7.3"),
-        (("v7", "okx"), "universe v7 has no exchange 'okx'; available: binance"),
+        (("v7", "okx"), "universe v7 has no exchange 'okx'; available: binance, binanceus"),
         (("all", "binance"), "universe 'all' has no file"),
     ],
 )

@@ -27,6 +27,7 @@ from candlelake.markets import (
     Exchange,
     Market,
     Vendor,
+    check_exchange_market,
     parse_exchange,
     parse_market,
     parse_period,
@@ -118,6 +119,7 @@ class BulkRequest:
         parse_vendor(self.vendor)
         parse_exchange(self.exchange_id)
         parse_market(self.contract_type)
+        check_exchange_market(self.exchange_id, self.contract_type, self.vendor)
 
     def to_argv(self, literal: Callable[[str], str] = str) -> list[str]:
         """The arguments after `download-bulk`, an argv list (never a shell string).

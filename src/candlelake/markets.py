@@ -24,8 +24,16 @@ MARKETS: tuple[Market, ...] = get_args(Market)
 Vendor = Literal["ccxt", "binance"]
 VENDORS: tuple[Vendor, ...] = get_args(Vendor)
 
-Exchange = Literal["binance"]
+Exchange = Literal["binance", "okx", "bybit", "binanceus"]
 EXCHANGES: tuple[Exchange, ...] = get_args(Exchange)
+# The markets each exchange is downloaded for: `futures` is the USDT-margined perpetuals
+# (Binance USD-M, OKX `-SWAP`, Bybit linear); Binance.US has spot only.
+EXCHANGE_MARKETS: dict[Exchange, tuple[Market, ...]] = {
+    "binance": ("spot", "futures"),
+    "okx": ("spot", "futures"),
+    "bybit": ("spot", "futures"),
+    "binanceus": ("spot",),
+}
 
 # Upstream's data types; only `ohlcv` is downloaded so far.
 DataType = Literal["ohlcv", "bid_ask", "trades"]
@@ -57,6 +65,18 @@ def parse_vendor(value: str) -> Vendor:
 
 def parse_exchange(value: str) -> Exchange:
     return one_of(value, EXCHANGES, "exchange", "supported")
+
+
+def check_exchange_market(exchange: Exchange, market: Market, vendor: Vendor = "ccxt") -> None:
+    """A usage error unless `exchange` is downloaded for `market` by `vendor`."""
+    allowed = EXCHANGE_MARKETS[exchange]
+    if market not in allowed:
+        raise UsageError(f"exchange {exchange!r} has no market {market!r}; supported: {', '.join(allowed)}")
+    if vendor == "binance" and exchange != "binance":
+        raise UsageError(
+            f"vendor 'binance' (Binance's own archive) is for exchange binance only, not {exchange!r}; "
+            "use --vendor ccxt"
+        )
 
 
 def parse_period(value: str | None) -> ArchivePeriod | None:

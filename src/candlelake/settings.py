@@ -16,9 +16,14 @@ from candlelake.plan.pages import RateLimit
 ENV_REST_URL = "CANDLELAKE_BINANCE_URL"
 
 
+def env_rest_url(exchange: str) -> str:
+    """`CANDLELAKE_<EXCHANGE>_URL`: the base URL override of one exchange's REST API."""
+    return f"CANDLELAKE_{exchange.upper()}_URL"
+
+
 @dataclass(frozen=True)
 class RestSettings:
-    """How to reach Binance over REST. `base_url` replaces both real hosts (a simulator)."""
+    """How to reach an exchange over REST. `base_url` replaces its real hosts (a simulator)."""
 
     base_url: str | None = None
     timeout_s: float = 10.0
@@ -28,15 +33,16 @@ class RestSettings:
     rate_limit: RateLimit | None = None  # None: read it from exchangeInfo
 
     @classmethod
-    def from_env(cls, base_url: str | None = None) -> RestSettings:
+    def from_env(cls, base_url: str | None = None, exchange: str = "binance") -> RestSettings:
         """Settings from flags, then `CANDLELAKE_*` environment variables (see docs/cli.md)."""
         env = os.environ
         rate = None
         if env.get("CANDLELAKE_WEIGHT_LIMIT"):
             rate = parse_rate_limit(env["CANDLELAKE_WEIGHT_LIMIT"])
-        url = base_url or env.get(ENV_REST_URL) or None
+        env_name = env_rest_url(exchange)
+        url = base_url or env.get(env_name) or None
         return cls(
-            base_url=check_base_url(url, "--rest_url" if base_url else ENV_REST_URL) if url else None,
+            base_url=check_base_url(url, "--rest_url" if base_url else env_name) if url else None,
             timeout_s=env_number("CANDLELAKE_REST_TIMEOUT_S", 10.0),
             attempts=int(env_number("CANDLELAKE_REST_ATTEMPTS", 8)),
             max_wait_s=env_number("CANDLELAKE_REST_MAX_WAIT_S", 600.0),

@@ -85,7 +85,13 @@ def test_universe_list() -> None:
     code, out = invoke("universe", "list")
     assert code == 0
     rows = [line.split() for line in out.splitlines()[1:]]
-    assert rows == [["v7", "binance", "27"], ["v7.3", "binance", "25"]]
+    assert rows == [
+        ["v7", "binance", "27"],
+        ["v7", "binanceus", "19"],
+        ["v7.3", "binance", "25"],
+        ["v7.3", "binanceus", "19"],
+        ["v7.3", "okx", "18"],
+    ]
 
 
 def test_universe_show() -> None:

@@ -20,7 +20,7 @@ def test_every_downloadable_value_can_be_named_in_a_signature() -> None:
     [
         (parse_market, "swap", "unknown market 'swap'; allowed: spot, futures"),
         (parse_vendor, "crypto_chassis", "unknown vendor 'crypto_chassis'; supported: ccxt, binance"),
-        (parse_exchange, "okx", "unknown exchange 'okx'; supported: binance"),
+        (parse_exchange, "kraken", "unknown exchange 'kraken'; supported: binance, okx, bybit, binanceus"),
     ],
 )
 def test_bad_values_are_named_with_the_choices(parse, value: str, message: str) -> None:

@@ -23,7 +23,15 @@ from candlelake.cli.jobs import (
 from candlelake.errors import UsageError
 from candlelake.job import DownloadJob, unique
 from candlelake.lake.storage import ensure_local_writable
-from candlelake.markets import check_symbol, parse_exchange, parse_market, parse_period, parse_vendor
+from candlelake.markets import (
+    EXCHANGES,
+    check_exchange_market,
+    check_symbol,
+    parse_exchange,
+    parse_market,
+    parse_period,
+    parse_vendor,
+)
 from candlelake.progress import default_progress
 from candlelake.quality.report import RunReport
 from candlelake.signature import DatasetSignature, universe_token
@@ -185,12 +193,14 @@ def download_bulk(
             "--vendor", help="ccxt (OHLCV columns) or binance (all 12 kline fields, archive first)."
         ),
     ],
-    exchange_id: Annotated[str, typer.Option("--exchange_id", help="Exchange to download from: binance.")],
+    exchange_id: Annotated[str, typer.Option("--exchange_id", help=f"Exchange: {', '.join(EXCHANGES)}.")],
     universe: Annotated[
         str, typer.Option("--universe", help="Shipped universe version (v7, v7.3) or all trading symbols.")
     ],
     data_type: Annotated[str, typer.Option("--data_type", help="ohlcv (bid_ask and trades: not yet).")],
-    contract_type: Annotated[str, typer.Option("--contract_type", help="spot or futures (USD-M).")],
+    contract_type: Annotated[
+        str, typer.Option("--contract_type", help="spot or futures (USDT-margined perpetuals).")
+    ],
     data_format: Annotated[str, typer.Option("--data_format", help="parquet.")],
     start_timestamp: Annotated[
         str, typer.Option("--start_timestamp", help="First minute, ISO time (UTC if no offset).")
@@ -228,7 +238,8 @@ def download_bulk(
     ] = None,
     log_level: LogLevelOption = "INFO",
     rest_url: Annotated[
-        str | None, typer.Option("--rest_url", help="Binance REST base URL (env CANDLELAKE_BINANCE_URL).")
+        str | None,
+        typer.Option("--rest_url", help="Exchange REST base URL (env CANDLELAKE_<EXCHANGE>_URL)."),
     ] = None,
     archive_url: Annotated[
         str | None,
@@ -273,13 +284,14 @@ def download_friendly(
     end: Annotated[str, typer.Option("--end", help="YYYY-MM-DD (whole UTC day, inclusive) or ISO time")],
     lake: Annotated[str, typer.Option("--lake", help="Local folder or s3://bucket/prefix")],
     exchange: Annotated[
-        str, typer.Option("--exchange", help="Exchange to download from: binance.")
+        str, typer.Option("--exchange", help=f"Exchange: {', '.join(EXCHANGES)}.")
     ] = "binance",
     universe: Annotated[str | None, typer.Option("--universe", help="v7, v7.3, all")] = None,
     symbols: Annotated[str | None, typer.Option("--symbols", help="BTC_USDT,ETH_USDT")] = None,
     vendor: Annotated[str, typer.Option("--vendor", help="ccxt (OHLCV) or binance (12 fields)")] = "ccxt",
     rest_url: Annotated[
-        str | None, typer.Option("--rest-url", help="Binance REST base URL (env CANDLELAKE_BINANCE_URL).")
+        str | None,
+        typer.Option("--rest-url", help="Exchange REST base URL (env CANDLELAKE_<EXCHANGE>_URL)."),
     ] = None,
     archive_url: Annotated[
         str | None,
@@ -314,6 +326,7 @@ def download_friendly(
     mkt = parse_market(market)
     vendor_v = parse_vendor(vendor)
     exchange_id = parse_exchange(exchange)
+    check_exchange_market(exchange_id, mkt, vendor_v)
     if (universe is None) == (symbols is None):
         raise UsageError("give exactly one of --universe or --symbols")
     check_local_endpoint(lake, s3_endpoint_url, "--s3-endpoint-url")
@@ -348,7 +361,7 @@ def download_friendly(
         concurrency=concurrency,
         force=force,
         use_archive=not no_archive,
-        **endpoints(rest_url, archive_url, s3_endpoint_url),
+        **endpoints(rest_url, archive_url, s3_endpoint_url, exchange_id),
         download_period=parse_period(download_period),
         refresh_changed=refresh_changed,
         verify_sample=verify_sample,

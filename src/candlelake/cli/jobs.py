@@ -10,7 +10,7 @@ from candlelake.bulk import BulkRequest
 from candlelake.errors import UsageError
 from candlelake.job import DownloadJob, check_part, symbols_for
 from candlelake.lake.storage import ENDPOINT_ENV
-from candlelake.markets import Exchange, Vendor
+from candlelake.markets import Exchange, Vendor, check_exchange_market
 from candlelake.plan.archive import ENV_ARCHIVE_URL
 from candlelake.settings import RestSettings, check_base_url
 from candlelake.signature import DatasetSignature, universe_token
@@ -38,6 +38,7 @@ def bulk_job(request: BulkRequest) -> DownloadJob:
         request.exchange_id,
         request.version,
     )
+    check_exchange_market(request.exchange_id, request.contract_type, request.vendor)
     signature = DatasetSignature.parse(".".join(tokens))
     symbols = resolve_symbols(request.universe, request.exchange_id, request.vendor, request.universe_part)
     # The end flag names the last minute to include; a start inside a minute begins at the
@@ -61,7 +62,7 @@ def bulk_job(request: BulkRequest) -> DownloadJob:
         concurrency=request.concurrency,
         force=request.force,
         use_archive=not request.no_archive,
-        **endpoints(request.rest_url, request.archive_url, request.s3_endpoint_url),
+        **endpoints(request.rest_url, request.archive_url, request.s3_endpoint_url, request.exchange_id),
         download_period=request.download_period,
         refresh_changed=request.refresh_changed,
         verify_sample=request.verify_sample,
@@ -79,11 +80,13 @@ def resolve_symbols(
     return symbols_for(universes.load_universe(universe, exchange_id, vendor=vendor), part)
 
 
-def endpoints(rest_url: str | None, archive_url: str | None, s3_endpoint_url: str | None) -> dict[str, Any]:
+def endpoints(
+    rest_url: str | None, archive_url: str | None, s3_endpoint_url: str | None, exchange: Exchange = "binance"
+) -> dict[str, Any]:
     """Where to fetch and write: flags first, then the CANDLELAKE_* environment variables."""
     archive = archive_url or os.environ.get(ENV_ARCHIVE_URL) or None
     return {
-        "rest": RestSettings.from_env(rest_url),
+        "rest": RestSettings.from_env(rest_url, exchange),
         "archive_url": check_base_url(archive, "--archive_url" if archive_url else ENV_ARCHIVE_URL)
         if archive
         else None,

@@ -41,9 +41,10 @@ from candlelake.quality.verify import verify_sample
 from candlelake.sources.archive_source import BinanceArchiveSource
 from candlelake.sources.binance import BinanceSource
 from candlelake.sources.binance_archive import ArchiveClient
-from candlelake.sources.binance_rest import BinanceRest, SymbolInfo
+from candlelake.sources.binance_rest import SymbolInfo
 from candlelake.sources.protocol import Source
-from candlelake.sources.rest_source import BinanceRestSource
+from candlelake.sources.rest_client import TITLES, open_rest
+from candlelake.sources.rest_source import BinanceRestSource, KlineRest
 from candlelake.timeutil import Window, from_ms
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,8 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
     heartbeat = asyncio.create_task(_heartbeat(progress, started))
     async with AsyncExitStack() as stack:
         stack.callback(heartbeat.cancel)
-        rest = await stack.enter_async_context(BinanceRest(job.market, job.rest))
+        rest = open_rest(job.exchange_id, job.market, job.rest)
+        await stack.enter_async_context(rest)
         info = await rest.exchange_info()
         window = clamp_window(job.window, rest.server_now_ms())
         if window.minutes == 0:
@@ -158,9 +160,11 @@ def _symbols(job: DownloadJob, info: Mapping[str, SymbolInfo]) -> tuple[str, ...
     if job.explicit_symbols:
         unknown = [s for s in symbols if to_exchange_id(s) not in info]
         if unknown:
+            listed = sorted(i.symbol for i in info.values() if i.trading)
+            shown = ", ".join(listed[:40]) + (f", … ({len(listed)} in all)" if len(listed) > 40 else "")
             raise UsageError(
-                f"unknown symbol(s) on Binance {job.market}: {', '.join(unknown)}; "
-                "see `candlelake universe show` or use --universe all"
+                f"unknown symbol(s) on {TITLES[job.exchange_id]} {job.market}: {', '.join(unknown)}; "
+                f"supported: {shown}"
             )
     return unique(symbols)
 
@@ -173,7 +177,7 @@ async def _plan_all(
     options: PlanOptions,
     today: dt.date,
     job: DownloadJob,
-    rest: BinanceRest,
+    rest: KlineRest,
 ) -> list[SymbolPlan]:
     """Plan every symbol. Listing the lake is a round trip per symbol and month on S3, so a
     few symbols are planned at a time."""
@@ -206,12 +210,12 @@ async def _plan_all(
     return list(await asyncio.gather(*(plan(s) for s in symbols)))
 
 
-async def _first_candle(rest: BinanceRest, symbol: str) -> int | None:
+async def _first_candle(rest: KlineRest, symbol: str) -> int | None:
     """The symbol's first candle, so that days before its listing cost no requests: one
     request (`startTime=0`, one candle). Not futures' `onboardDate`, which can be later than
     the first candle (BTCUSDT: 2019-09-25, candles from 2019-09-08). Only asked when several
     days are to be fetched; a failure only means the days are fetched page by page."""
-    info = (await rest.exchange_info()).get(to_exchange_id(symbol))
+    info = rest.lookup(symbol)
     if info is None:
         return None
     try:

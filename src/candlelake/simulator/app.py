@@ -14,18 +14,34 @@ from aiohttp import web
 from candlelake.simulator.archive import Archive, parse_key
 from candlelake.simulator.clock import Clock
 from candlelake.simulator.config import SimConfig
+from candlelake.simulator.derivatives import binance_options
 from candlelake.simulator.faults import Fault, FaultPlan, error_body
 from candlelake.simulator.intervals import FUTURES_INTERVALS, SPOT_INTERVALS
 from candlelake.simulator.klines import KlineService
 from candlelake.simulator.market import Market
 from candlelake.simulator.ratelimit import RateLimiter, Verdict, futures_weight, spot_weight
+from candlelake.simulator.requests import client as _client
+from candlelake.simulator.requests import identity as _identity
+from candlelake.simulator.requests import truncate as _truncate
 from candlelake.simulator.stats import Stats
 from candlelake.simulator.symbols import bundled_exchange_info
+from candlelake.simulator.venue_app import add_venue_routes
 
 JSON = "application/json;charset=UTF-8"
 _NUMBER = re.compile(r"^[0-9]{1,20}$")
-API_PREFIXES = {"/api/v3/": "spot", "/fapi/v1/": "futures", "/dapi/v1/": "delivery"}
-MAX_LIMIT = {"spot": 1000, "futures": 1500}
+# Binance.US serves Binance's spot API under its own prefix (one base URL for every venue).
+API_PREFIXES = {
+    "/api/v3/": "spot",
+    "/fapi/v1/": "futures",
+    "/dapi/v1/": "delivery",
+    "/eapi/v1/": "options",
+    "/binanceus/api/v3/": "binanceus",
+}
+# budget -> the symbol-table market whose symbols it serves
+BUDGET_MARKET = {"spot": "spot", "futures": "futures", "binanceus": "binanceus:spot"}
+SPOT_API = ("spot", "binanceus")
+MAX_LIMIT = {"spot": 1000, "futures": 1500, "binanceus": 1000}
+BINANCEUS_WEIGHTS = {"klines": 1, "exchangeInfo": 10}
 
 
 class ApiError(Exception):
@@ -85,11 +101,6 @@ class SimState:
         return snap
 
 
-def _client(request: web.Request) -> str:
-    # tests simulate several client IPs from one host with this header
-    return request.headers.get("X-Sim-Client") or request.remote or "unknown"
-
-
 def _params(request: web.Request) -> dict[str, str]:
     query = request.rel_url.query
     if len(set(query.keys())) != len(query):
@@ -110,7 +121,7 @@ def _int_param(params: dict[str, str], name: str) -> int | None:
 
 
 def _rate_limits(state: SimState, market: str) -> list[dict[str, Any]]:
-    body = bundled_exchange_info("spot" if market == "spot" else "futures")
+    body = bundled_exchange_info("spot" if market in SPOT_API else "futures")
     limits = [dict(x) for x in body["rateLimits"]]
     w = state.cfg.window_seconds
     for item in limits:
@@ -124,16 +135,18 @@ def _rate_limits(state: SimState, market: str) -> list[dict[str, Any]]:
 
 def exchange_info(state: SimState, market: str, params: dict[str, str]) -> dict[str, Any]:
     now = state.clock.now_ms()
-    if market == "delivery":
+    if market == "options":
+        return binance_options(now)
+    if market not in BUDGET_MARKET:  # coin-margined futures: no symbols
         return {"timezone": "UTC", "serverTime": now, "rateLimits": [], "exchangeFilters": [], "symbols": []}
-    body = bundled_exchange_info(market)
+    body = bundled_exchange_info("spot" if market in SPOT_API else market)
     body["serverTime"] = now
     body["rateLimits"] = _rate_limits(state, market)
-    syms = [s for s in state.market.symbols.market_symbols(market) if s.is_visible(now)]
+    syms = [s for s in state.market.symbols.market_symbols(BUDGET_MARKET[market]) if s.is_visible(now)]
     wanted: list[str] | None = None
-    if market == "spot" and "symbol" in params:
+    if market in SPOT_API and "symbol" in params:
         wanted = [params["symbol"]]
-    elif market == "spot" and "symbols" in params:
+    elif market in SPOT_API and "symbols" in params:
         try:
             wanted = [str(x) for x in orjson.loads(params["symbols"])]
         except orjson.JSONDecodeError as exc:
@@ -158,13 +171,13 @@ def klines_body(state: SimState, market: str, params: dict[str, str]) -> bytes:
     start = _int_param(params, "startTime")
     end = _int_param(params, "endTime")
     limit = _int_param(params, "limit")
-    if market == "spot" and params.get("timeZone", "0") not in ("0", "+0", "-0", "0:00", "+00:00", "00:00"):
+    if market in SPOT_API and params.get("timeZone", "0") not in ("0", "+0", "-0", "0:00", "+00:00", "00:00"):
         raise _invalid("timeZone")  # the simulator only builds UTC buckets
     now = state.clock.now_ms()
-    sym = state.market.symbols.get(market, symbol)
+    sym = state.market.symbols.get(BUDGET_MARKET[market], symbol)
     if sym is None or not sym.is_visible(now):
         raise ApiError(-1121, "Invalid symbol.")
-    if interval not in (SPOT_INTERVALS if market == "spot" else FUTURES_INTERVALS):
+    if interval not in (SPOT_INTERVALS if market in SPOT_API else FUTURES_INTERVALS):
         raise ApiError(-1120, "Invalid interval.")
     if limit is None:
         limit = 500
@@ -190,7 +203,9 @@ def klines_body(state: SimState, market: str, params: dict[str, str]) -> bytes:
 
 
 def _endpoint_weight(market: str, endpoint: str, params: dict[str, str]) -> int:
-    if market == "spot":
+    if market == "binanceus":  # ccxt's costs for Binance.US (docs/exchanges.md)
+        return BINANCEUS_WEIGHTS.get(endpoint, 1)
+    if market in SPOT_API:
         return spot_weight(endpoint, 0)
     raw = params.get("limit", "500")
     limit = int(raw) if _NUMBER.match(raw) else 500
@@ -199,7 +214,7 @@ def _endpoint_weight(market: str, endpoint: str, params: dict[str, str]) -> int:
 
 def _limit_headers(market: str, used: int) -> dict[str, str]:
     headers = {"X-MBX-USED-WEIGHT-1M": str(used)}
-    if market == "spot":
+    if market in SPOT_API:
         headers["X-MBX-USED-WEIGHT"] = str(used)
     return headers
 
@@ -230,19 +245,6 @@ async def _apply_fault(
         request.transport.abort()
         return web.Response(status=500)
     return None
-
-
-def _truncate(resp: web.Response) -> web.Response:
-    body = resp.body
-    if not isinstance(body, bytes | bytearray) or len(body) < 2:
-        return resp
-    cut = web.Response(body=bytes(body[: len(body) // 2]), status=resp.status, headers=resp.headers)
-    cut.headers.pop("Content-Length", None)
-    return cut
-
-
-def _identity(request: web.Request) -> str:
-    return f"{request.method} {request.path_qs}"
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -356,6 +358,7 @@ def build_app(state: SimState) -> web.Application:
     app.router.add_get("/data.binance.vision", listing)
     for prefix in API_PREFIXES:
         app.router.add_route("*", prefix + "{tail:.*}", api)
+    add_venue_routes(app, state)
     return app
 
 
@@ -371,13 +374,14 @@ async def _dispatch(
     request: web.Request, state: SimState, budget: str, endpoint: str, identity: str, attempt: int
 ) -> web.StreamResponse:
     """Route an admitted API request, applying fault injection around the handler."""
-    routes = {"ping", "time", "exchangeInfo", "klines"} if budget != "delivery" else {"exchangeInfo"}
+    routes = {"ping", "time", "exchangeInfo", "klines"} if budget in BUDGET_MARKET else {"exchangeInfo"}
     if request.method != "GET" or endpoint not in routes:
         return web.Response(status=404)
     try:
         params = _params(request)
         if endpoint == "klines":
-            fixed = state.faults.fixed_failure(budget, params.get("symbol", ""), identity, attempt)
+            market = BUDGET_MARKET[budget]
+            fixed = state.faults.fixed_failure(market, params.get("symbol", ""), identity, attempt)
             if fixed is not None:
                 return _fault_response(request, fixed, archive=False)
         fault = state.faults.decide(endpoint, identity, attempt)

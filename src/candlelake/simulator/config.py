@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-MARKETS = ("spot", "futures")
+MARKETS = ("spot", "futures", "okx:spot", "okx:swap", "bybit:spot", "bybit:linear", "binanceus:spot")
 
 
 def parse_time_ms(value: str | int | float) -> int:
@@ -79,6 +79,9 @@ class SimConfig:
     spot_weight_limit: int = 6000
     futures_weight_limit: int = 2400
     delivery_weight_limit: int = 2400
+    binanceus_weight_limit: int = 1200  # Binance.US REQUEST_WEIGHT per window
+    okx_requests_per_2s: int = 20  # history-candles, instruments; candles twice, time half
+    bybit_requests_per_5s: int = 600  # Bybit's IP limit over every public endpoint
     ban_after_429s: int = 10  # 429s answered in one window before the IP is banned (418)
     ban_scale: float | None = None  # None: window_seconds / 60 (2 min ban -> 12 s at 6 s windows)
 
@@ -119,8 +122,11 @@ class SimConfig:
         if self.limit_above_max not in ("clamp", "error"):
             raise ValueError("limit_above_max must be 'clamp' or 'error'")
         for entry in self.fail_symbols:
-            if entry.count(":") != 1 or entry.split(":")[0] not in MARKETS:
-                raise ValueError(f"fail_symbols entry {entry!r} must be 'spot:SYM' or 'futures:SYM'")
+            market, _, symbol = entry.rpartition(":")
+            if market not in MARKETS or not symbol:
+                raise ValueError(
+                    f"fail_symbols entry {entry!r} must be MARKET:SYMBOL, MARKET one of {MARKETS}"
+                )
 
     @property
     def effective_ban_scale(self) -> float:

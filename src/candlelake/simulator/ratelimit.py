@@ -60,15 +60,25 @@ class RateLimiter:
         return {
             "spot": self.cfg.spot_weight_limit,
             "futures": self.cfg.futures_weight_limit,
+            "binanceus": self.cfg.binanceus_weight_limit,
         }.get(budget, self.cfg.delivery_weight_limit)
 
     def ban_seconds(self, level: int) -> float:
         scale = self.cfg.effective_ban_scale
         return min(BAN_BASE_S * 2.0**level, BAN_MAX_S) * scale
 
-    def charge(self, client: str, budget: str, weight: int) -> Verdict:
+    def charge(
+        self,
+        client: str,
+        budget: str,
+        weight: int,
+        *,
+        limit: int | None = None,
+        window_s: float | None = None,
+    ) -> Verdict:
+        """Count `weight` against `budget` (Binance's limits, or `limit` per `window_s`)."""
         now = self._now()
-        win_len = self.cfg.window_seconds
+        win_len = window_s or self.cfg.window_seconds
         window = int(now // win_len)
         st = self._clients.setdefault((client, budget), _Client())
         if st.window != window:
@@ -79,7 +89,7 @@ class RateLimiter:
         if now < st.banned_until:
             return Verdict(418, st.used, math.ceil(st.banned_until - now), int(st.banned_until * 1000))
         st.used += weight
-        if st.used <= self.limit(budget):
+        if st.used <= (limit if limit is not None else self.limit(budget)):
             return Verdict(200, st.used)
         st.violations += 1
         if st.violations > self.cfg.ban_after_429s:

@@ -12,9 +12,12 @@ from importlib import resources
 from typing import Any
 
 from candlelake.simulator.config import SimConfig, SymbolOverride, parse_time_ms
+from candlelake.simulator.venue_symbols import VENUE_MARKETS, venue_rows
 
 PERPETUAL_DELIVERY_MS = 4133404800000  # 2100-12-25, Binance's "no delivery" date
 ANNOUNCE_MS = 7 * 86_400_000  # delistings are announced about a week ahead
+# Markets served with Binance's spot API and number formats (Binance.US is a copy of it).
+BINANCE_SPOT_LIKE = ("spot", "binanceus:spot")
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class Symbol:
 
     def status(self, now_ms: int) -> str:
         if self.delisted_ms is not None and now_ms >= self.delisted_ms:
-            return "BREAK" if self.market == "spot" else "SETTLING"
+            return "BREAK" if self.market in BINANCE_SPOT_LIKE else "SETTLING"
         return "TRADING"
 
     def is_visible(self, now_ms: int) -> bool:
@@ -87,7 +90,7 @@ def _set_filter(entry: dict[str, Any], ftype: str, key: str, value: str) -> None
 
 def _build(row: dict[str, Any], entry: dict[str, Any]) -> Symbol:
     market = row["market"]
-    if market == "spot":
+    if market in BINANCE_SPOT_LIKE:
         price_dec = qty_dec = quote_dec = 8
     else:
         price_dec = int(row.get("price_precision", entry.get("pricePrecision", 2)))
@@ -137,8 +140,10 @@ def _apply_override(
             "volatility": 0.0015,
             "volume_quote_per_minute": 20000.0,
         }
-        entry = copy.deepcopy(_template(ov.market, entries[ov.market]))
-        entry.update(symbol=ov.symbol, baseAsset=base, quoteAsset=quote)
+        entry: dict[str, Any] = {}
+        if ov.market in (*BINANCE_SPOT_LIKE, "futures"):  # OKX and Bybit build their entries
+            entry = copy.deepcopy(_template(ov.market, entries[ov.market]))
+            entry.update(symbol=ov.symbol, baseAsset=base, quoteAsset=quote)
         if ov.market == "futures":
             entry.update(pair=ov.symbol, contractType="PERPETUAL", marginAsset=quote)
         entries[ov.market][ov.symbol] = entry
@@ -167,12 +172,20 @@ class SymbolTable:
     def __init__(self, cfg: SimConfig) -> None:
         raw_rows, spot_entries, fut_entries = _bundled()
         rows = {(r["market"], r["symbol"]): dict(r) for r in raw_rows}
-        entries = {"spot": dict(spot_entries), "futures": dict(fut_entries)}
+        spot_rows = {r["symbol"]: r for r in raw_rows if r["market"] == "spot"}
+        rows.update({(r["market"], r["symbol"]): r for r in venue_rows(spot_rows)})
+        entries: dict[str, dict[str, dict[str, Any]]] = {
+            "spot": dict(spot_entries),
+            "futures": dict(fut_entries),
+        }
+        # Binance.US serves Binance's spot exchangeInfo entries; OKX and Bybit build their own.
+        entries.update({market: {} for market in VENUE_MARKETS})
+        entries["binanceus:spot"] = dict(spot_entries)
         for ov in cfg.symbols:
             _apply_override(rows, entries, ov)
         self._symbols: dict[tuple[str, str], Symbol] = {}
         for key, row in rows.items():
-            entry = copy.deepcopy(entries[key[0]][key[1]])
+            entry = copy.deepcopy(entries[key[0]].get(key[1], {}))
             if row.get("tick_size"):
                 _set_filter(entry, "PRICE_FILTER", "tickSize", row["tick_size"])
             if row.get("step_size"):

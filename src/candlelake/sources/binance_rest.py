@@ -10,26 +10,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-import tenacity
+import pyarrow as pa
 
-from candlelake.errors import (
-    IpBanned,
-    RateLimited,
-    TerminalError,
-    TransientError,
-    Unreachable,
-    UsageError,
-)
-from candlelake.markets import Market
+from candlelake.errors import IpBanned, RateLimited, TerminalError, TransientError, UsageError
+from candlelake.markets import Market, to_exchange_id
 from candlelake.plan.pages import FUTURES_KLINES, SPOT_KLINES, EndpointCost, Page
 from candlelake.settings import RestSettings
+from candlelake.sources.binance_rows import binance_rows_to_table
 from candlelake.sources.budget import RateLimit, WeightBudget
 from candlelake.sources.http import AiohttpTransport, HttpResponse, Params, Transport, redact
+from candlelake.sources.retry import call_with_retries
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +34,6 @@ EXCHANGE_INFO_WEIGHT: Mapping[Market, int] = {"spot": 20, "futures": 1}
 DEFAULT_LIMITS = {"spot": RateLimit(6000, 60.0), "futures": RateLimit(2400, 60.0)}
 MAX_CLOCK_SKEW_S = 30.0
 INVALID_SYMBOL = -1121
-UNREACHABLE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -96,6 +90,14 @@ class BinanceRest:
         if self._exchange is None:
             self._exchange = await self._load_exchange_info()
         return self._exchange.info
+
+    def lookup(self, symbol: str) -> SymbolInfo | None:
+        """exchangeInfo's entry for `BTC_USDT`, if the market has it."""
+        assert self._exchange is not None, "call exchange_info() first"
+        return self._exchange.info.get(to_exchange_id(symbol))
+
+    def to_table(self, rows: Sequence[Sequence[Any]], *, full: bool) -> pa.Table:
+        return binance_rows_to_table(rows, full=full)
 
     def server_now_ms(self) -> int:
         """The exchange's clock, extrapolated from exchangeInfo's serverTime."""
@@ -154,37 +156,9 @@ class BinanceRest:
         return None
 
     async def _call(self, endpoint: str, params: Params, weight: int) -> Any:
-        failures = 0
-        waited_s = 0.0
-
-        def gave_up(state: tenacity.RetryCallState) -> bool:
-            # A 429 is our pacing being corrected, not a failed attempt: it is waited
-            # out (the budget pauses every worker for Retry-After) and never counted, up to
-            # the longest a run waits for one request (`max_wait_s`).
-            nonlocal failures, waited_s
-            outcome = state.outcome
-            error = outcome.exception() if outcome is not None else None
-            if isinstance(error, RateLimited):
-                waited_s += error.retry_after_s
-                return waited_s > self.settings.max_wait_s
-            failures += 1
-            if isinstance(error, Unreachable):
-                # Nothing listens there: say so within seconds rather than after 8 backoffs.
-                return failures >= min(self.settings.attempts, UNREACHABLE_ATTEMPTS)
-            return failures >= self.settings.attempts
-
-        retrying = tenacity.AsyncRetrying(
-            stop=gave_up,
-            wait=tenacity.wait_random_exponential(multiplier=0.2, max=self.settings.max_backoff_s),
-            retry=tenacity.retry_if_exception_type(TransientError),
-            reraise=True,
+        return await call_with_retries(
+            lambda: self._call_once(endpoint, params, weight), self.settings, self.stats
         )
-        async for attempt in retrying:
-            with attempt:
-                if attempt.retry_state.attempt_number > 1:
-                    self.stats.retries += 1
-                return await self._call_once(endpoint, params, weight)
-        raise AssertionError("unreachable")
 
     async def _call_once(self, endpoint: str, params: Params, weight: int) -> Any:
         budget = self.budget

@@ -1,4 +1,7 @@
-"""Binance klines over REST as a `Source`: span paging, error translation, day assembly.
+"""Klines over REST as a `Source`: span paging, error translation, day assembly.
+
+The client is Binance's own (`BinanceRest`) or ccxt's for the other exchanges (`CcxtRest`);
+both answer the `KlineRest` protocol below.
 
 Pages are cut from contiguous spans rather than day by day: a day-sized request would
 cost up to 39 % more weight on spot. Each page's rows go into the symbol's `DayAssembly`,
@@ -12,28 +15,41 @@ import datetime as dt
 import itertools
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 import pyarrow as pa
 
 from candlelake.errors import CandlelakeError, IpBanned, TransientError
-from candlelake.markets import to_exchange_id
 from candlelake.plan.days import SymbolPlan
-from candlelake.plan.pages import Page, plan_pages
+from candlelake.plan.pages import EndpointCost, Page, plan_pages
 from candlelake.quality.gaps import Explained, Lifecycle
 from candlelake.sources.assembly import AssembledDay, DayAssembly
-from candlelake.sources.binance_rest import BinanceRest, SymbolInfo
-from candlelake.sources.binance_rows import binance_rows_to_table
+from candlelake.sources.binance_rest import SymbolInfo
 from candlelake.sources.protocol import Dispatcher, FinishedDay, Outbox
 from candlelake.timeutil import MINUTE_MS, Window, day_window, floor_minute
 
 log = logging.getLogger(__name__)
 
 
+class KlineRest(Protocol):
+    """A market's REST client as the source uses it."""
+
+    cost: EndpointCost
+
+    def lookup(self, symbol: str) -> SymbolInfo | None: ...
+
+    async def klines(self, exchange_symbol: str, page: Page) -> list[list[Any]]: ...
+
+    async def probe(self, exchange_symbol: str, *, first: bool) -> int | None: ...
+
+    def to_table(self, rows: Sequence[Sequence[Any]], *, full: bool) -> pa.Table: ...
+
+
 class BinanceRestSource:
     """One market's klines over REST; `info` is exchangeInfo by exchange symbol (`BTCUSDT`)."""
 
     def __init__(
-        self, rest: BinanceRest, info: Mapping[str, SymbolInfo], dispatcher: Dispatcher, *, full: bool
+        self, rest: KlineRest, info: Mapping[str, SymbolInfo], dispatcher: Dispatcher, *, full: bool
     ) -> None:
         self.rest = rest
         self.info = info
@@ -42,7 +58,7 @@ class BinanceRestSource:
 
     def open(self, plan: SymbolPlan, outbox: Outbox) -> SymbolFeed:
         """The per-symbol state that a composite source shares with this one."""
-        info = self.info.get(to_exchange_id(plan.symbol))
+        info = self.rest.lookup(plan.symbol)
         if info is None:
             raise KeyError(f"{plan.symbol} is not on the exchange")
         return SymbolFeed(self, plan, info, outbox)
@@ -53,10 +69,13 @@ class BinanceRestSource:
 
     async def fetch_day(self, symbol: str, day: dt.date) -> pa.Table:
         """Every field of one whole day, page by page, outside any plan (for cross-checks)."""
+        info = self.rest.lookup(symbol)
+        if info is None:
+            raise KeyError(f"{symbol} is not on the exchange")
         rows = []
         for page in plan_pages(day_window(day), self.rest.cost):
-            rows.extend(await self.rest.klines(to_exchange_id(symbol), page))
-        return binance_rows_to_table(rows, full=True)
+            rows.extend(await self.rest.klines(info.exchange_symbol, page))
+        return self.rest.to_table(rows, full=True)
 
 
 class SymbolFeed:
@@ -100,7 +119,7 @@ class SymbolFeed:
         failure: Explained | None = None
         try:
             rows = await self.source.rest.klines(self.info.exchange_symbol, page)
-            table = binance_rows_to_table(rows, full=self.source.full)
+            table = self.source.rest.to_table(rows, full=self.source.full)
         except IpBanned as exc:
             self.source.dispatcher.stop(exc)
             failure = Explained(page.window, f"not fetched: {exc}")

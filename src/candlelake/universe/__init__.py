@@ -5,9 +5,9 @@ The files ship inside the package, one per version, in upstream's format and fil
 The vendor `binance` (Binance's own archive) downloads the same symbols as `ccxt`, so both read
 the `ccxt` files.
 
-Shipped: `v7` (binance, 27 symbols) and `v7.3` (binance, 25 symbols). Upstream edits universe
-files in place; our `v7.3` is the February 2024 list (v7 without ETH_BUSD and BTC_BUSD, still
-with WAVES_USDT), the one the tutorial DAG ran against.
+Shipped: `v7` (binance 27 symbols, binanceus 19) and `v7.3` (binance 25, binanceus 19, okx 18).
+Upstream edits universe files in place; our `v7.3` is the February 2024 list (binance: v7 without
+ETH_BUSD and BTC_BUSD; binance and okx still with WAVES_USDT), the one the tutorial DAG ran against.
 """
 
 from __future__ import annotations

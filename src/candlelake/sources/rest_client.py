@@ -1,0 +1,22 @@
+"""The REST client of an exchange market: Binance's own, or ccxt's for the others."""
+
+from __future__ import annotations
+
+from candlelake.markets import Exchange, Market
+from candlelake.settings import RestSettings
+from candlelake.sources.binance_rest import BinanceRest
+from candlelake.sources.ccxt_rest import CcxtRest, exchange_for
+
+TITLES: dict[Exchange, str] = {
+    "binance": "Binance",
+    "okx": "OKX",
+    "bybit": "Bybit",
+    "binanceus": "Binance.US",
+}
+
+
+def open_rest(exchange: Exchange, market: Market, settings: RestSettings) -> BinanceRest | CcxtRest:
+    """Binance talks to its kline endpoints directly (no ccxt import); the rest go through ccxt."""
+    if exchange == "binance":
+        return BinanceRest(market, settings)
+    return CcxtRest(exchange_for(exchange, market), market, settings)
