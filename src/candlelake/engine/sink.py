@@ -16,10 +16,10 @@ import pyarrow.compute as pc
 from candlelake.lake import DayMeta, LakeWriter
 from candlelake.plan.days import SymbolPlan
 from candlelake.progress import Progress
-from candlelake.quality.gaps import Explained, Gap, Lifecycle, find_gaps
 from candlelake.quality.report import SymbolReport
 from candlelake.sources.protocol import FinishedDay
 from candlelake.timeutil import Window
+from candlelake.validate.gaps import Explained, Gap, Lifecycle, find_gaps
 from candlelake.validate.rules import Validated, validate_klines
 
 log = logging.getLogger(__name__)
