@@ -14,8 +14,8 @@ import pytest
 
 from candlelake.lake import DatasetLocation, LakeWriter
 from candlelake.lake.schema import DayMeta
-from candlelake.quality.checks import CheckSettings, check_rows
 from candlelake.simulator import SimConfig, Simulator
+from candlelake.validate.checks import CheckSettings, check_rows
 from integration.helpers import bulk_args, day_ms, expected_rows, run_cli
 
 DAY = "2024-02-18"

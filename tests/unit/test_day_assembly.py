@@ -8,9 +8,9 @@ import pyarrow as pa
 import pytest
 
 from candlelake.klines import FULL_SCHEMA, OHLCV_SCHEMA
-from candlelake.quality.gaps import Explained
 from candlelake.sources.assembly import DayAssembly
 from candlelake.timeutil import MINUTE_MS, Window, day_window
+from candlelake.validate.gaps import Explained
 
 D1, D2 = dt.date(2024, 2, 1), dt.date(2024, 2, 2)
 W1, W2 = day_window(D1), day_window(D2)

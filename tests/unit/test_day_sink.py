@@ -12,11 +12,11 @@ from candlelake.engine.sink import DaySink
 from candlelake.lake import LakeWriter, open_dataset
 from candlelake.plan.days import PlanOptions, plan_symbol
 from candlelake.progress import LogProgress
-from candlelake.quality.gaps import EXCHANGE_GAP, Explained, Lifecycle
 from candlelake.quality.report import SymbolReport
 from candlelake.signature import DatasetSignature
 from candlelake.sources.protocol import FinishedDay
 from candlelake.timeutil import MINUTE_MS, Window, day_window
+from candlelake.validate.gaps import EXCHANGE_GAP, Explained, Lifecycle
 
 DAY = dt.date(2024, 2, 19)
 W = day_window(DAY)

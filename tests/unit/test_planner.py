@@ -14,8 +14,8 @@ from candlelake.plan.days import (
     plan_symbol,
     refresh_checks,
 )
-from candlelake.quality.gaps import Gap
 from candlelake.timeutil import DAY_MS, MINUTE_MS, Window, day_window
+from candlelake.validate.gaps import Gap
 
 D1, D2, D3 = dt.date(2024, 2, 1), dt.date(2024, 2, 2), dt.date(2024, 2, 3)
 TODAY = dt.date(2024, 6, 1)

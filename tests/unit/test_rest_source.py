@@ -17,13 +17,13 @@ from candlelake.engine.scheduler import Scheduler
 from candlelake.errors import IpBanned
 from candlelake.markets import Market
 from candlelake.plan.days import PlanOptions, clamp_window, plan_symbol
-from candlelake.quality.gaps import Lifecycle
 from candlelake.settings import RestSettings
 from candlelake.sources.binance_rest import BinanceRest
 from candlelake.sources.http import HttpResponse, Params
 from candlelake.sources.protocol import FinishedDay
 from candlelake.sources.rest_source import BinanceRestSource
 from candlelake.timeutil import DAY_MS, Window, from_ms
+from candlelake.validate.gaps import Lifecycle
 
 MIDNIGHT = 1_700_006_400_000  # 2023-11-15 00:00 UTC
 # 450 minutes each side of midnight: two days, one span.

@@ -1,8 +1,8 @@
 import pyarrow as pa
 
-from candlelake.quality.gaps import EXCHANGE_GAP, Explained, Lifecycle, find_gaps
 from candlelake.sources.binance_rows import binance_rows_to_table
 from candlelake.timeutil import MINUTE_MS, Window
+from candlelake.validate.gaps import EXCHANGE_GAP, Explained, Lifecycle, find_gaps
 from candlelake.validate.rules import validate_klines
 
 T0 = 1_577_836_800_000  # 2020-01-01

@@ -60,11 +60,11 @@ def _request(
     from candlelake.lake.catalog import find_datasets, is_dataset_root
     from candlelake.lake.layout import dataset_url
     from candlelake.lake.storage import DatasetLocation, normalize_url
-    from candlelake.quality.checks import CheckSettings
     from candlelake.quality.qa import QaRequest
     from candlelake.signature import DatasetSignature
     from candlelake.timeutil import parse_date
     from candlelake.universe import load_universe
+    from candlelake.validate.checks import CheckSettings
 
     sig = _parse_signature(signature) if signature else None
     base = normalize_url(lake)
@@ -206,9 +206,9 @@ def repair(
     """Download again exactly the broken days QA finds (holes, missing or corrupt files, bad rows)."""
     import asyncio
 
+    from candlelake.cli.repair import RepairSettings
+    from candlelake.cli.repair import repair as run_repair
     from candlelake.quality.qa import run_qa
-    from candlelake.quality.repair import RepairSettings
-    from candlelake.quality.repair import repair as run_repair
     from candlelake.settings import RestSettings
 
     request, sig, base = _request(lake, signature, symbols, start, end, aws_profile, endpoint_url)

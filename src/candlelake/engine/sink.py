@@ -18,10 +18,10 @@ from candlelake.lake import DayMeta, LakeWriter
 from candlelake.lake.storage import reason_of, unreachable
 from candlelake.plan.days import SymbolPlan
 from candlelake.progress import Progress
-from candlelake.quality.gaps import Explained, Gap, Lifecycle, find_gaps
 from candlelake.quality.report import SymbolReport
 from candlelake.sources.protocol import FinishedDay
 from candlelake.timeutil import Window
+from candlelake.validate.gaps import Explained, Gap, Lifecycle, find_gaps
 from candlelake.validate.rules import Validated, validate_klines
 
 log = logging.getLogger(__name__)

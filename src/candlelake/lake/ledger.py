@@ -41,7 +41,7 @@ from candlelake.lake.guard import sweep_temp_files
 from candlelake.lake.listing import list_names
 from candlelake.lake.schema import DayMeta
 from candlelake.lake.storage import write_atomic
-from candlelake.quality.checks import Finding, check_rows
+from candlelake.validate.checks import Finding, check_rows
 
 log = logging.getLogger(__name__)
 

@@ -35,8 +35,8 @@ from candlelake.lake.schema import (
 )
 from candlelake.lake.storage import DatasetLocation, ensure_writable, url_of, write_atomic
 from candlelake.markets import check_symbol
-from candlelake.quality.gaps import Gap
 from candlelake.timeutil import Window, day_window, fmt_ms
+from candlelake.validate.gaps import Gap
 
 log = logging.getLogger(__name__)
 

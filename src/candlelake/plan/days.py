@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from candlelake.lake.schema import DayMeta
 from candlelake.markets import ArchivePeriod, Market
 from candlelake.plan.archive import REAL_ARCHIVE_URL, ArchiveFile, archive_url, plan_archive_files
-from candlelake.quality.gaps import Gap
 from candlelake.timeutil import Window, day_window, floor_minute, fmt_ms, from_ms
+from candlelake.validate.gaps import Gap
 
 
 @dataclass(frozen=True)

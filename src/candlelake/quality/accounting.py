@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from candlelake.lake.schema import DayMeta
-from candlelake.quality.gaps import EXCHANGE_GAP
 from candlelake.timeutil import MINUTE_MS, Window
+from candlelake.validate.gaps import EXCHANGE_GAP
 
 # Reason categories, in report order. The first three are explained, the rest are holes.
 EXPLAINED: Final = ("not_listed", "delisted", "maintenance")
@@ -22,7 +22,7 @@ CATEGORIES: Final = EXPLAINED + UNEXPLAINED
 
 
 def categorize(reason: str) -> str:
-    """The category of a footer gap reason (see quality/gaps.py for the wording)."""
+    """The category of a footer gap reason (see validate/gaps.py for the wording)."""
     if reason.startswith("not listed"):
         return "not_listed"
     if reason.startswith("delisted"):

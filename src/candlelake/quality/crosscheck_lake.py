@@ -14,10 +14,10 @@ import pyarrow.parquet as pq
 from candlelake.errors import UsageError
 from candlelake.lake import layout
 from candlelake.lake.storage import DatasetLocation
-from candlelake.quality.checks import Finding
 from candlelake.quality.crosscheck import ROW, compare_days
 from candlelake.quality.qa import QaRequest, run_qa
 from candlelake.signature import DatasetSignature
+from candlelake.validate.checks import Finding
 
 MARKET_TOLERANCE = 0.02  # spot and futures closes rarely part by more than this in a minute
 

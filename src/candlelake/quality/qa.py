@@ -24,8 +24,8 @@ from candlelake.lake.listing import list_day_files, present_symbols
 from candlelake.lake.schema import META_KEY, DayMeta
 from candlelake.lake.storage import DatasetLocation, url_of
 from candlelake.quality.accounting import DayAccount, account_day, whole_day
-from candlelake.quality.checks import CheckSettings, Finding, check_rows
 from candlelake.timeutil import MINUTE_MS, Window, day_window, floor_minute
+from candlelake.validate.checks import CheckSettings, Finding, check_rows
 
 DayState = Literal["complete", "explained", "problem", "missing_file", "corrupt"]
 

@@ -8,8 +8,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from candlelake.quality.gaps import Gap, merge_gaps
 from candlelake.timeutil import Window, fmt_ms
+from candlelake.validate.gaps import Gap, merge_gaps
 
 
 @dataclass

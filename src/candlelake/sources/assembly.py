@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from candlelake.klines import empty_table
-from candlelake.quality.gaps import Explained
 from candlelake.timeutil import Window, day_window
+from candlelake.validate.gaps import Explained
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,11 @@ import asyncio
 
 from candlelake.plan.archive import ArchiveFile
 from candlelake.plan.days import SymbolPlan, contiguous
-from candlelake.quality.gaps import Lifecycle
 from candlelake.sources.archive_source import BinanceArchiveSource
 from candlelake.sources.protocol import Outbox
 from candlelake.sources.rest_source import BinanceRestSource, SymbolFeed
 from candlelake.timeutil import Window
+from candlelake.validate.gaps import Lifecycle
 
 
 class BinanceSource:

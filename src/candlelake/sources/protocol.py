@@ -18,8 +18,8 @@ import pyarrow as pa
 
 from candlelake.errors import TerminalError
 from candlelake.plan.days import SymbolPlan
-from candlelake.quality.gaps import Explained, Lifecycle
 from candlelake.timeutil import Window
+from candlelake.validate.gaps import Explained, Lifecycle
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,11 @@ import pyarrow as pa
 from candlelake.errors import CandlelakeError, IpBanned, TransientError
 from candlelake.plan.days import SymbolPlan
 from candlelake.plan.pages import EndpointCost, Page, plan_pages
-from candlelake.quality.gaps import Explained, Lifecycle
 from candlelake.sources.assembly import AssembledDay, DayAssembly
 from candlelake.sources.binance_rest import SymbolInfo
 from candlelake.sources.protocol import Dispatcher, FinishedDay, Outbox
 from candlelake.timeutil import MINUTE_MS, Window, day_window, floor_minute
+from candlelake.validate.gaps import Explained, Lifecycle
 
 log = logging.getLogger(__name__)
 
