@@ -83,6 +83,11 @@ class BulkRequest:
     def from_params(cls, params: Mapping[str, Any]) -> BulkRequest:
         """From click's parsed parameters (`ctx.params`), which carry these field names."""
         values = dict(params)
+        # Some typer releases hand a missing required option over as None instead of failing.
+        for item in dataclasses.fields(cls):
+            required = item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING
+            if required and values.get(item.name) is None:
+                raise UsageError(f"missing option --{item.name}")
         # click hands over its raw types; the CLI function gets typer's conversions.
         if values.get("universe_part") is not None:
             values["universe_part"] = tuple(values["universe_part"])

@@ -13,6 +13,7 @@ from pathlib import Path
 import ccxt.async_support as accxt
 import pyarrow.parquet as pq
 import pytest
+from ccxt.base import errors as ccxt_errors
 
 from candlelake.simulator import SimConfig, Simulator, truth
 from fixtures.simulator import point_ccxt
@@ -55,7 +56,12 @@ async def ccxt_day(cls, url: str, symbol: str, start: int, end: int) -> list[lis
     try:
         since = start
         while since < end:
-            page = await ex.fetch_ohlcv(symbol, "1m", since, 100)
+            try:
+                page = await ex.fetch_ohlcv(symbol, "1m", since, 100)
+            except ccxt_errors.RateLimitExceeded:
+                # The download just spent this client's window; ccxt's pacing cannot know.
+                await asyncio.sleep(1.0)
+                continue
             page = [r for r in page if since <= r[0] < end]
             if not page:
                 break
