@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 
 from candlelake.engine.sink import DaySink
 from candlelake.lake import LakeWriter, open_dataset
@@ -114,3 +116,48 @@ def test_a_planned_day_never_delivered_is_still_reported_when_the_sink_closes(tm
     ]
     assert report.errors == ["2024-02-19: not finished"]
     assert sink.unfinished() == []
+
+
+class _HeldWriter(LakeWriter):
+    """A real writer whose day write waits for the test, so a cancel lands mid-write."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.started, self.release = threading.Event(), threading.Event()
+
+    def write_day(self, *args: object, **kwargs: object) -> str:
+        self.started.set()
+        assert self.release.wait(30)
+        return super().write_day(*args, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("when", ["before the write", "during the write"])
+def test_an_interrupted_day_is_either_written_or_missing_never_neither(tmp_path: Path, when: str) -> None:
+    writer = _HeldWriter(open_dataset(str(tmp_path), SIGNATURE))
+    sink = DaySink(writer, exchange_id="binance", progress=LogProgress(), counters=lambda: (0, 0))
+    report = SymbolReport("BTC_USDT")
+    sink.open(plan_symbol("BTC_USDT", W, {}, today=DAY, options=PlanOptions("spot")), report)
+
+    async def interrupt() -> None:
+        task = asyncio.create_task(sink.deliver(FinishedDay("BTC_USDT", DAY, W, _rows(range(1440), 1.0))))
+        if when == "during the write":
+            await asyncio.to_thread(writer.started.wait, 30)
+            task.cancel()
+            await asyncio.sleep(0.05)
+            task.cancel()  # the run cancels again while it stops
+            writer.release.set()
+        else:
+            await asyncio.sleep(0)
+            task.cancel()
+            writer.release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        sink.close("not finished: run interrupted", fails=False)
+
+    asyncio.run(interrupt())
+    files = list(tmp_path.rglob("*.parquet"))
+    missing = sum(g.minutes for g in report.gaps if g.kind == "missing")
+    assert report.rows_written + missing == 1440
+    assert report.days_written == len(files) == (1 if when == "during the write" else 0)
+    if files:
+        assert writer.read_day("BTC_USDT", DAY).num_rows == report.rows_written == 1440

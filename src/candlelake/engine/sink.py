@@ -9,6 +9,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -25,6 +26,7 @@ from candlelake.validate.gaps import Explained, Gap, Lifecycle, find_gaps
 from candlelake.validate.rules import Validated, validate_klines
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Consecutive failed writes that say the store did not answer before the run stops.
 STORAGE_FAILURES = 2
@@ -73,10 +75,12 @@ class DaySink:
         report.listed_ms, report.delisted_ms = lifecycle.listed_ms, lifecycle.delisted_ms
 
     async def deliver(self, day: FinishedDay) -> None:
-        self._pending[day.symbol].pop(day.day, None)
+        # The day stays pending until it is accounted for: if the run is interrupted before
+        # that, `close` reports it as missing; a day is never both written and missing.
         rows = 0
         if self._down is not None:
             # The store is gone: account for the day, without one more timeout and line each.
+            self._pending[day.symbol].pop(day.day, None)
             self.explain(day.symbol, day.window.start_ms, day.window.end_ms, f"not written: {self._down}")
         else:
             try:
@@ -85,6 +89,7 @@ class DaySink:
             except Exception as exc:
                 # Last line of defence for the invariant: a day that cannot be finished is
                 # still reported, as missing with the reason, and fails the run.
+                self._pending[day.symbol].pop(day.day, None)
                 self._failed(day, exc)
         weight, retries = self.counters()
         self.progress.day_done(day.symbol, rows, weight=weight, retries=retries)
@@ -138,37 +143,45 @@ class DaySink:
     async def _store(self, day: FinishedDay) -> int:
         report = self.reports[day.symbol]
         checked = await asyncio.to_thread(self._validate, day)
-        for problem in checked.problems:
-            report.errors.append(f"invalid row at {problem.timestamp}: {problem.reason}")
         present = checked.table.column("timestamp").to_numpy()
         gaps: list[Gap] = []
         if len(present) < day.window.minutes:
             lifecycle = await day.lifecycle() if day.lifecycle is not None else Lifecycle()
             invalid = [(p.timestamp, p.reason) for p in checked.problems]
             gaps = find_gaps(day.window, present, lifecycle, failures=day.failures, invalid=invalid)
+        path: str | None = None
+        interrupted = False
+        if checked.table.num_rows:
+            meta = DayMeta(
+                symbol=day.symbol,
+                day=day.day,
+                window_start_ms=day.window.start_ms,
+                window_end_ms=day.window.end_ms,
+                rows=checked.table.num_rows,
+                complete=not day.failures and not checked.problems,
+                source=day.source,
+                archive_sha256=day.archive_sha256,
+                gaps=tuple(g.to_dict() for g in gaps),
+            )
+            async with self._writes:
+                path, interrupted = await _uninterrupted(self._write, checked.table, meta)
+        elif gaps:
+            # No candle at all: no file, but the gap ledger keeps the reasons (lake/ledger.py).
+            _, interrupted = await _uninterrupted(
+                self.writer.record_empty_day, day.symbol, day.day, day.window, gaps
+            )
+        # Accounted only now that the lake holds the day, so an interrupt before this point
+        # leaves it pending (reported missing) and one after it finds it written.
+        self._pending[day.symbol].pop(day.day, None)
+        report.errors.extend(f"invalid row at {p.timestamp}: {p.reason}" for p in checked.problems)
         report.gaps.extend(gaps)
-        if not checked.table.num_rows:
-            if gaps:
-                # No candle at all: no file, but the gap ledger keeps the reasons (lake/ledger.py).
-                await asyncio.to_thread(self.writer.record_empty_day, day.symbol, day.day, day.window, gaps)
-            return 0
-        meta = DayMeta(
-            symbol=day.symbol,
-            day=day.day,
-            window_start_ms=day.window.start_ms,
-            window_end_ms=day.window.end_ms,
-            rows=checked.table.num_rows,
-            complete=not day.failures and not checked.problems,
-            source=day.source,
-            archive_sha256=day.archive_sha256,
-            gaps=tuple(g.to_dict() for g in gaps),
-        )
-        async with self._writes:
-            path = await asyncio.to_thread(self._write, checked.table, meta)
-        report.files.append(path)
-        report.rows_written += checked.table.num_rows
-        report.days_written += 1
-        report.sources[day.day] = day.source
+        if path is not None:
+            report.files.append(path)
+            report.rows_written += checked.table.num_rows
+            report.days_written += 1
+            report.sources[day.day] = day.source
+        if interrupted:
+            raise asyncio.CancelledError
         return int(checked.table.num_rows)
 
     def _validate(self, day: FinishedDay) -> Validated:
@@ -189,6 +202,21 @@ class DaySink:
             exchange_id=self.exchange_id,
             knowledge_time=self.knowledge_time,
         )
+
+
+async def _uninterrupted(write: Callable[..., T], *args: object) -> tuple[T, bool]:
+    """Run a lake write in a thread and return (result, whether the caller was cancelled).
+
+    A thread cannot be stopped, so a write that has started will land: a cancelled caller
+    waits for it and accounts for it before it gives up.
+    """
+    task = asyncio.ensure_future(asyncio.to_thread(write, *args))
+    cancelled = False
+    while True:
+        try:
+            return await asyncio.shield(task), cancelled
+        except asyncio.CancelledError:
+            cancelled = True  # the run may cancel more than once while it stops
 
 
 def with_stored_rows(new: pa.Table, stored: pa.Table, failures: Sequence[Explained]) -> pa.Table:
