@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from candlelake.errors import UsageError
-from candlelake.markets import ArchivePeriod, Exchange, Market, Vendor, check_symbol
+from candlelake.markets import ArchivePeriod, DataType, Exchange, Market, Vendor, check_symbol
 from candlelake.settings import RestSettings
 from candlelake.signature import DatasetSignature
 from candlelake.timeutil import Window
@@ -37,6 +37,11 @@ class DownloadJob:
     download_period: ArchivePeriod | None = None
     refresh_changed: bool = False
     verify_sample: int = 0
+
+    @property
+    def data_type(self) -> DataType:
+        """The kind of data downloaded: the signature's `data_type` token (checked when built)."""
+        return self.signature.data_type  # type: ignore[return-value]
 
     @property
     def full_klines(self) -> bool:
