@@ -2,7 +2,10 @@
 
 Layout (binance.md §4.1)::
 
-    {base}/data/{spot|futures/um}/{daily|monthly}/klines/{SYM}/{interval}/{SYM}-{interval}-{label}.zip
+    {base}/data/{spot|futures/um}/{daily|monthly}/{dataset}/{SYM}/{interval}/{SYM}-{interval}-{label}.zip
+
+where `dataset` is `klines`, or for futures `markPriceKlines`, `indexPriceKlines`,
+`premiumIndexKlines` (`BINANCE_DATASETS`).
 
 Publication (binance.md §4.4): a daily file appears some hours after its day ends, a
 monthly file days (up to about two weeks) after its month ends. A day that cannot have
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import groupby
 
-from candlelake.markets import ArchivePeriod, Market, to_exchange_id
+from candlelake.markets import ArchivePeriod, DataType, Market, to_exchange_id
 
 REAL_ARCHIVE_URL = "https://data.binance.vision"
 ENV_ARCHIVE_URL = "CANDLELAKE_BINANCE_ARCHIVE_URL"
@@ -32,6 +35,15 @@ MONTHLY_MIN_AGE_DAYS = 15
 
 _MARKET_PATH: dict[str, str] = {"spot": "spot", "futures": "futures/um"}
 
+# Binance's name of each data type: its archive folder, and its REST endpoint under /fapi/v1.
+BINANCE_DATASETS: dict[DataType, str] = {
+    "ohlcv": "klines",
+    "mark_price": "markPriceKlines",
+    "index_price": "indexPriceKlines",
+    "premium_index": "premiumIndexKlines",
+    "funding_rate": "fundingRate",
+}
+
 
 @dataclass(frozen=True)
 class ArchiveFile:
@@ -43,6 +55,7 @@ class ArchiveFile:
     label: str  # "2024-01" (monthly) or "2024-01-05" (daily)
     days: tuple[date, ...]
     url: str  # the .zip URL; the checksum is at url + ".CHECKSUM"
+    dataset: str = "klines"  # BINANCE_DATASETS: klines, markPriceKlines, ...
 
     @property
     def checksum_url(self) -> str:
@@ -60,6 +73,7 @@ def archive_url(
     symbol: str,
     label: str,
     interval: str = "1m",
+    dataset: str = "klines",
 ) -> str:
     """The .zip URL of one kline archive file; `symbol` is `BASE_QUOTE`."""
     if market not in _MARKET_PATH:
@@ -68,7 +82,9 @@ def archive_url(
         raise ValueError(f"unknown archive period {period!r}")
     sym = to_exchange_id(symbol)
     root = base_url.rstrip("/")
-    return f"{root}/data/{_MARKET_PATH[market]}/{period}/klines/{sym}/{interval}/{sym}-{interval}-{label}.zip"
+    return (
+        f"{root}/data/{_MARKET_PATH[market]}/{period}/{dataset}/{sym}/{interval}/{sym}-{interval}-{label}.zip"
+    )
 
 
 def plan_archive_files(
@@ -81,6 +97,7 @@ def plan_archive_files(
     download_period: ArchivePeriod | None = None,
     daily_min_age_days: int = DAILY_MIN_AGE_DAYS,
     monthly_min_age_days: int = MONTHLY_MIN_AGE_DAYS,
+    dataset: str = "klines",
 ) -> list[ArchiveFile]:
     """Plan the archive files for `days` (any order, duplicates ignored), sorted by first day.
 
@@ -109,15 +126,15 @@ def plan_archive_files(
             raise ValueError(f"unknown download period {download_period!r}")
         if use_monthly:
             label = f"{year:04d}-{month:02d}"
-            url = archive_url(base_url, market, "monthly", symbol, label)
-            files.append(ArchiveFile(market, symbol, "monthly", label, tuple(month_days), url))
+            url = archive_url(base_url, market, "monthly", symbol, label, dataset=dataset)
+            files.append(ArchiveFile(market, symbol, "monthly", label, tuple(month_days), url, dataset))
             continue
         for day in month_days:
             if (today - day).days < daily_min_age_days:
                 continue
             label = day.isoformat()
-            url = archive_url(base_url, market, "daily", symbol, label)
-            files.append(ArchiveFile(market, symbol, "daily", label, (day,), url))
+            url = archive_url(base_url, market, "daily", symbol, label, dataset=dataset)
+            files.append(ArchiveFile(market, symbol, "daily", label, (day,), url, dataset))
     return files
 
 
@@ -132,7 +149,8 @@ def as_daily_files(file: ArchiveFile, *, base_url: str) -> list[ArchiveFile]:
             "daily",
             day.isoformat(),
             (day,),
-            archive_url(base_url, file.market, "daily", file.symbol, day.isoformat()),
+            archive_url(base_url, file.market, "daily", file.symbol, day.isoformat(), dataset=file.dataset),
+            file.dataset,
         )
         for day in file.days
     ]

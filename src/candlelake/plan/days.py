@@ -27,6 +27,7 @@ class PlanOptions:
     use_archive: bool = False  # whole days come from data.binance.vision files first
     archive_url: str = REAL_ARCHIVE_URL
     download_period: ArchivePeriod | None = None
+    dataset: str = "klines"  # the archive folder of the data type (plan/archive.py BINANCE_DATASETS)
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ def plan_symbol(
             whole_days,
             today=today,
             download_period=options.download_period,
+            dataset=options.dataset,
         )
     archived = {d for f in files for d in f.days}
     spans = contiguous([w for d, w in sorted(windows.items()) if d not in archived])
@@ -125,8 +127,8 @@ def refresh_checks(
             continue
         period: ArchivePeriod = "monthly" if meta.source.startswith("archive:monthly") else "daily"
         label = day.strftime("%Y-%m") if period == "monthly" else day.isoformat()
-        url = archive_url(options.archive_url, options.market, period, symbol, label)
-        file = ArchiveFile(options.market, symbol, period, label, (), url)
+        url = archive_url(options.archive_url, options.market, period, symbol, label, dataset=options.dataset)
+        file = ArchiveFile(options.market, symbol, period, label, (), url, options.dataset)
         checks.setdefault(file, []).append((day, meta.archive_sha256))
     return checks
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from candlelake.markets import Exchange, Market
+from candlelake.markets import DataType, Exchange, Market, check_data_type_market
 from candlelake.settings import RestSettings
 from candlelake.sources.binance_rest import BinanceRest
 from candlelake.sources.ccxt_rest import CcxtRest, exchange_for
@@ -15,8 +15,11 @@ TITLES: dict[Exchange, str] = {
 }
 
 
-def open_rest(exchange: Exchange, market: Market, settings: RestSettings) -> BinanceRest | CcxtRest:
+def open_rest(
+    exchange: Exchange, market: Market, settings: RestSettings, data_type: DataType = "ohlcv"
+) -> BinanceRest | CcxtRest:
     """Binance talks to its kline endpoints directly (no ccxt import); the rest go through ccxt."""
     if exchange == "binance":
-        return BinanceRest(market, settings)
+        return BinanceRest(market, settings, data_type=data_type)
+    check_data_type_market(data_type, market, exchange)
     return CcxtRest(exchange_for(exchange, market), market, settings)
