@@ -25,10 +25,14 @@ from candlelake.markets import (
     ArchivePeriod,
     DataType,
     Exchange,
+    Interval,
     Market,
     Vendor,
+    check_action_tag,
     check_exchange_market,
+    check_market_interval,
     parse_exchange,
+    parse_interval,
     parse_market,
     parse_period,
     parse_vendor,
@@ -64,6 +68,7 @@ class BulkRequest:
     pq_save_mode: str = "append"
     bid_ask_depth: int = 10
     download_period: ArchivePeriod | None = None
+    interval: Interval = "1m"  # the kline interval; the action tag must name it
     secret_name: str | None = None
     rest_url: str | None = None
     archive_url: str | None = None
@@ -125,6 +130,8 @@ class BulkRequest:
         parse_exchange(self.exchange_id)
         parse_market(self.contract_type)
         check_exchange_market(self.exchange_id, self.contract_type, self.vendor)
+        check_market_interval(self.contract_type, parse_interval(self.interval))
+        check_action_tag(self.action_tag, self.interval)
 
     def to_argv(self, literal: Callable[[str], str] = str) -> list[str]:
         """The arguments after `download-bulk`, an argv list (never a shell string).
