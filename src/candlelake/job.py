@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from candlelake.errors import UsageError
 from candlelake.markets import (
     ArchivePeriod,
+    DataType,
     Exchange,
     Interval,
     Market,
@@ -50,6 +51,11 @@ class DownloadJob:
 
     def __post_init__(self) -> None:
         check_market_interval(self.market, parse_interval(self.interval))
+
+    @property
+    def data_type(self) -> DataType:
+        """The kind of data downloaded: the signature's `data_type` token (checked when built)."""
+        return self.signature.data_type  # type: ignore[return-value]
 
     @property
     def full_klines(self) -> bool:

@@ -35,10 +35,19 @@ EXCHANGE_MARKETS: dict[Exchange, tuple[Market, ...]] = {
     "binanceus": ("spot",),
 }
 
-# Upstream's data types; only `ohlcv` is downloaded so far.
-DataType = Literal["ohlcv", "bid_ask", "trades"]
+# Upstream's data types (`ohlcv`, `bid_ask`, `trades`) and Binance's derivative series:
+# the mark, index and premium-index price klines and the funding rate history.
+DataType = Literal["ohlcv", "bid_ask", "trades", "mark_price", "index_price", "premium_index", "funding_rate"]
 DATA_TYPES: tuple[DataType, ...] = get_args(DataType)
+# Klines-shaped series of a derivatives market: one bar per interval, volume fields unused.
+PRICE_KLINE_TYPES: tuple[DataType, ...] = ("mark_price", "index_price", "premium_index")
+# Every data type stored one row per bar (the kline path of the engine).
+KLINE_DATA_TYPES: tuple[DataType, ...] = ("ohlcv", *PRICE_KLINE_TYPES)
+# What the engine downloads; a kind joins once its sources and storage are in.
 SUPPORTED_DATA_TYPES: tuple[DataType, ...] = ("ohlcv",)
+# Markets with a mark price and funding: every market but spot (USD-M today; any
+# derivatives market added to `Market` gets them too).
+DERIVATIVE_MARKETS: tuple[Market, ...] = tuple(m for m in MARKETS if m != "spot")
 
 # Every kline interval Binance serves (REST `interval`, case-sensitive: `1m` minute, `1M` month).
 Interval = Literal[
@@ -47,8 +56,7 @@ Interval = Literal[
 INTERVALS: tuple[Interval, ...] = get_args(Interval)
 # Binance serves 1s klines for spot only (binance.md §2.1: futures lack `1s`).
 MARKET_INTERVALS: dict[Market, tuple[Interval, ...]] = {
-    "spot": INTERVALS,
-    "futures": tuple(i for i in INTERVALS if i != "1s"),
+    market: INTERVALS if market == "spot" else tuple(i for i in INTERVALS if i != "1s") for market in MARKETS
 }
 # Bars longer than a day are stored one file per (symbol, month) instead of per (symbol, day).
 MONTHLY_PARTITIONED: tuple[Interval, ...] = ("3d", "1w", "1M")
@@ -138,6 +146,34 @@ def check_action_tag(action_tag: str, interval: Interval) -> None:
     if action_tag == expected or (interval == "1m" and action_tag not in interval_tags):
         return
     raise UsageError(f"--action_tag {action_tag!r} does not match --interval {interval}; use {expected}")
+
+
+def data_type_markets(data_type: DataType) -> tuple[Market, ...]:
+    """The markets `data_type` is downloaded for: OHLCV everywhere, the rest on derivatives."""
+    return MARKETS if data_type == "ohlcv" else DERIVATIVE_MARKETS
+
+
+def parse_data_type(value: str) -> DataType:
+    """`--data_type`: a data type candlelake downloads, else a UsageError naming it."""
+    if value in DATA_TYPES and value not in SUPPORTED_DATA_TYPES:
+        supported = ", ".join(SUPPORTED_DATA_TYPES)
+        raise UsageError(f"--data_type {value!r} is not supported yet; supported: {supported}")
+    return one_of(value, DATA_TYPES, "--data_type")
+
+
+def check_data_type_market(data_type: DataType, market: Market, exchange: Exchange) -> None:
+    """A usage error unless `exchange` publishes `data_type` for `market`."""
+    markets = data_type_markets(data_type)
+    if market not in markets:
+        served = ", ".join(t for t in SUPPORTED_DATA_TYPES if market in data_type_markets(t))
+        raise UsageError(
+            f"--data_type {data_type!r} exists for {', '.join(markets)} only, not {market!r}; "
+            f"{market} has: {served}"
+        )
+    if data_type != "ohlcv" and exchange != "binance":
+        raise UsageError(
+            f"--data_type {data_type!r} is downloaded from exchange binance only, not {exchange!r}"
+        )
 
 
 def parse_period(value: str | None) -> ArchivePeriod | None:
