@@ -23,12 +23,16 @@ from candlelake.markets import (
     ArchivePeriod,
     DataType,
     Exchange,
+    Interval,
     Market,
     Vendor,
+    check_action_tag,
     check_data_type_market,
     check_exchange_market,
+    check_market_interval,
     parse_data_type,
     parse_exchange,
+    parse_interval,
     parse_market,
     parse_period,
     parse_vendor,
@@ -64,6 +68,7 @@ class BulkRequest:
     pq_save_mode: str = "append"
     bid_ask_depth: int = 10
     download_period: ArchivePeriod | None = None
+    interval: Interval = "1m"  # the kline interval; the action tag must name it
     secret_name: str | None = None
     rest_url: str | None = None
     archive_url: str | None = None
@@ -120,6 +125,8 @@ class BulkRequest:
         parse_market(self.contract_type)
         check_exchange_market(self.exchange_id, self.contract_type, self.vendor)
         check_data_type_market(self.data_type, self.contract_type, self.exchange_id)
+        check_market_interval(self.contract_type, parse_interval(self.interval))
+        check_action_tag(self.action_tag, self.interval)
 
     def to_argv(self, literal: Callable[[str], str] = str) -> list[str]:
         """The arguments after `download-bulk`, an argv list (never a shell string).

@@ -25,9 +25,13 @@ from candlelake.job import DownloadJob, unique
 from candlelake.lake.storage import ensure_local_writable
 from candlelake.markets import (
     EXCHANGES,
+    INTERVAL_ACTION_TAGS,
+    INTERVALS,
     check_exchange_market,
+    check_market_interval,
     check_symbol,
     parse_exchange,
+    parse_interval,
     parse_market,
     parse_period,
     parse_vendor,
@@ -166,6 +170,9 @@ ConcurrencyOption = Annotated[
     int, typer.Option("--concurrency", min=1, max=64, help="Requests and archive files in flight.")
 ]
 ForceOption = Annotated[bool, typer.Option("--force", help="Re-download days already complete.")]
+IntervalOption = Annotated[
+    str, typer.Option("--interval", help=f"Kline interval: {', '.join(INTERVALS)} (1s: spot only).")
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -239,6 +246,7 @@ def download_bulk(
     download_period: Annotated[
         str | None, typer.Option("--download_period", help="Vendor binance archive files: daily or monthly.")
     ] = None,
+    interval: IntervalOption = "1m",
     secret_name: Annotated[
         str | None, typer.Option("--secret_name", help="Upstream's API-key secret; unused (public data).")
     ] = None,
@@ -304,6 +312,7 @@ def download_friendly(
         typer.Option("--archive-url", help="Archive base URL (env CANDLELAKE_BINANCE_ARCHIVE_URL)."),
     ] = None,
     download_period: Annotated[str | None, typer.Option("--download-period", help="daily or monthly")] = None,
+    interval: IntervalOption = "1m",
     no_archive: Annotated[bool, typer.Option("--no-archive", help="Vendor binance: use REST only.")] = False,
     refresh_changed: Annotated[
         bool, typer.Option("--refresh-changed", help="Re-ingest archive days whose file was replaced.")
@@ -333,6 +342,8 @@ def download_friendly(
     vendor_v = parse_vendor(vendor)
     exchange_id = parse_exchange(exchange)
     check_exchange_market(exchange_id, mkt, vendor_v)
+    interval_v = parse_interval(interval)
+    check_market_interval(mkt, interval_v)
     if (universe is None) == (symbols is None):
         raise UsageError("give exactly one of --universe or --symbols")
     check_local_endpoint(lake, s3_endpoint_url, "--s3-endpoint-url")
@@ -350,7 +361,7 @@ def download_friendly(
         chosen = resolve_symbols(universe, exchange_id, vendor_v, None)
         universe_name = universe
     signature = DatasetSignature.parse(
-        f"bulk.manual.downloaded_1min.parquet.ohlcv.{mkt}.{universe_token(universe_name)}."
+        f"bulk.manual.{INTERVAL_ACTION_TAGS[interval_v]}.parquet.ohlcv.{mkt}.{universe_token(universe_name)}."
         f"{vendor_v}.{exchange_id}.v1_0_0"
     )
     job = DownloadJob(
@@ -371,6 +382,7 @@ def download_friendly(
         download_period=parse_period(download_period),
         refresh_changed=refresh_changed,
         verify_sample=verify_sample,
+        interval=interval_v,
     )
     code = run_job(job, report_json=report_json, assert_missing=assert_on_missing_data)
     raise typer.Exit(code)
