@@ -18,7 +18,7 @@ import orjson
 import pyarrow as pa
 
 from candlelake.errors import IpBanned, RateLimited, TerminalError, TransientError, UsageError
-from candlelake.markets import Market, to_exchange_id
+from candlelake.markets import Interval, Market, to_exchange_id
 from candlelake.plan.pages import FUTURES_KLINES, SPOT_KLINES, EndpointCost, Page
 from candlelake.settings import RestSettings
 from candlelake.sources.binance_rows import binance_rows_to_table
@@ -68,8 +68,16 @@ class RestStats:
 class BinanceRest:
     """One market's REST client; use as `async with BinanceRest("futures", settings) as rest`."""
 
-    def __init__(self, market: Market, settings: RestSettings, transport: Transport | None = None) -> None:
+    def __init__(
+        self,
+        market: Market,
+        settings: RestSettings,
+        transport: Transport | None = None,
+        *,
+        interval: Interval = "1m",
+    ) -> None:
         self.market = market
+        self.interval = interval
         self.settings = settings
         self.cost: EndpointCost = SPOT_KLINES if market == "spot" else FUTURES_KLINES
         self.stats = RestStats()
@@ -134,7 +142,7 @@ class BinanceRest:
         """Fetch the candles opening in `page.window`, retrying transient failures."""
         params: dict[str, str | int] = {
             "symbol": exchange_symbol,
-            "interval": "1m",
+            "interval": self.interval,
             "startTime": page.window.start_ms,
             "endTime": page.window.end_ms - 1,
             "limit": page.limit,
@@ -147,7 +155,7 @@ class BinanceRest:
 
     async def probe(self, exchange_symbol: str, *, first: bool) -> int | None:
         """Open time of the symbol's first (or latest) candle, or None if it has none."""
-        params: dict[str, str | int] = {"symbol": exchange_symbol, "interval": "1m", "limit": 1}
+        params: dict[str, str | int] = {"symbol": exchange_symbol, "interval": self.interval, "limit": 1}
         if first:
             params["startTime"] = 0
         body = await self._call("klines", params, self.cost.weight(1))
