@@ -204,7 +204,13 @@ def download_bulk(
     universe: Annotated[
         str, typer.Option("--universe", help="Shipped universe version (v7, v7.3) or all trading symbols.")
     ],
-    data_type: Annotated[str, typer.Option("--data_type", help="ohlcv (bid_ask and trades: not yet).")],
+    data_type: Annotated[
+        str,
+        typer.Option(
+            "--data_type",
+            help="ohlcv; futures also mark_price, index_price, premium_index (bid_ask, trades: not yet).",
+        ),
+    ],
     contract_type: Annotated[
         str, typer.Option("--contract_type", help="spot or futures (USDT-margined perpetuals).")
     ],

@@ -26,7 +26,7 @@ from candlelake.job import DownloadJob, symbols_for, unique
 from candlelake.lake import LakeWriter, open_dataset
 from candlelake.lake.storage import unreachable
 from candlelake.markets import to_exchange_id
-from candlelake.plan.archive import REAL_ARCHIVE_URL
+from candlelake.plan.archive import BINANCE_DATASETS, REAL_ARCHIVE_URL
 from candlelake.plan.days import (
     PlanOptions,
     SymbolPlan,
@@ -75,13 +75,14 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
         uses_archive,
         job.archive_url or REAL_ARCHIVE_URL,
         job.download_period,
-        job.interval,
+        dataset=BINANCE_DATASETS[job.data_type],
+        interval=job.interval,
     )
     grid = options.grid
     heartbeat = asyncio.create_task(_heartbeat(progress, started))
     async with AsyncExitStack() as stack:
         stack.callback(heartbeat.cancel)
-        rest = open_rest(job.exchange_id, job.market, job.rest, job.interval)
+        rest = open_rest(job.exchange_id, job.market, job.rest, job.data_type, job.interval)
         await stack.enter_async_context(rest)
         info = await rest.exchange_info()
         window = clamp_window(job.window, rest.server_now_ms(), grid)

@@ -28,6 +28,7 @@ class PlanOptions:
     use_archive: bool = False  # whole days come from data.binance.vision files first
     archive_url: str = REAL_ARCHIVE_URL
     download_period: ArchivePeriod | None = None
+    dataset: str = "klines"  # the archive folder of the data type (plan/archive.py BINANCE_DATASETS)
     interval: Interval = "1m"
 
     @property
@@ -126,6 +127,7 @@ def plan_symbol(
             today=today,
             download_period=options.download_period,
             interval=options.interval,
+            dataset=options.dataset,
         )
     archived = {d for f in files for d in f.days}
     spans = contiguous([w for d, w in sorted(windows.items()) if d not in archived])
@@ -143,8 +145,16 @@ def refresh_checks(
             continue
         period: ArchivePeriod = "monthly" if meta.source.startswith("archive:monthly") else "daily"
         label = day.strftime("%Y-%m") if period == "monthly" else day.isoformat()
-        url = archive_url(options.archive_url, options.market, period, symbol, label, options.interval)
-        file = ArchiveFile(options.market, symbol, period, label, (), url, options.interval)
+        url = archive_url(
+            options.archive_url,
+            options.market,
+            period,
+            symbol,
+            label,
+            options.interval,
+            dataset=options.dataset,
+        )
+        file = ArchiveFile(options.market, symbol, period, label, (), url, options.interval, options.dataset)
         checks.setdefault(file, []).append((day, meta.archive_sha256))
     return checks
 

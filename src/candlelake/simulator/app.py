@@ -19,6 +19,7 @@ from candlelake.simulator.faults import Fault, FaultPlan, error_body
 from candlelake.simulator.intervals import FUTURES_INTERVALS, SPOT_INTERVALS
 from candlelake.simulator.klines import KlineService
 from candlelake.simulator.market import Market
+from candlelake.simulator.prices import KINDS, PRICE_KINDS, TRADE_KLINES
 from candlelake.simulator.ratelimit import RateLimiter, Verdict, futures_weight, spot_weight
 from candlelake.simulator.requests import client as _client
 from candlelake.simulator.requests import identity as _identity
@@ -78,6 +79,10 @@ class SimState:
         self.clock = Clock(cfg.clock)
         self.market = Market(cfg)
         self.klines = KlineService(self.market, cfg.rest_cache_mb << 20)
+        # USD-M's mark, index and premium-index klines, each with its own smaller cache.
+        self.price_klines = {
+            kind: KlineService(self.market, cfg.rest_cache_mb << 18, kind) for kind in PRICE_KINDS
+        }
         self.archive = Archive(self.market)
         self.limiter = RateLimiter(cfg)
         self.faults = FaultPlan(cfg)
@@ -160,11 +165,14 @@ def exchange_info(state: SimState, market: str, params: dict[str, str]) -> dict[
     return body
 
 
-def klines_body(state: SimState, market: str, params: dict[str, str]) -> bytes:
-    """Validate like Binance and answer the JSON body of a klines request."""
-    symbol = params.get("symbol")
+def klines_body(state: SimState, market: str, params: dict[str, str], endpoint: str = TRADE_KLINES) -> bytes:
+    """Validate like Binance and answer the JSON body of a klines (or price klines) request."""
+    service = state.price_klines.get(endpoint, state.klines)
+    # indexPriceKlines names the underlying `pair`; the simulator's pair of a perpetual is its symbol.
+    name = "pair" if endpoint == "indexPriceKlines" else "symbol"
+    symbol = params.get(name)
     if not symbol:
-        raise _mandatory("symbol")
+        raise _mandatory(name)
     interval = params.get("interval")
     if not interval:
         raise _mandatory("interval")
@@ -195,7 +203,7 @@ def klines_body(state: SimState, market: str, params: dict[str, str]) -> bytes:
         start //= 1000
     if end is not None and end >= 10**15:
         end //= 1000
-    body, _ = state.klines.select(sym, interval, start, end, limit, now)
+    body, _ = service.select(sym, interval, start, end, limit, now)
     return body
 
 
@@ -375,13 +383,16 @@ async def _dispatch(
 ) -> web.StreamResponse:
     """Route an admitted API request, applying fault injection around the handler."""
     routes = {"ping", "time", "exchangeInfo", "klines"} if budget in BUDGET_MARKET else {"exchangeInfo"}
+    if budget == "futures":
+        routes |= set(PRICE_KINDS)
     if request.method != "GET" or endpoint not in routes:
         return web.Response(status=404)
     try:
         params = _params(request)
-        if endpoint == "klines":
+        if endpoint in KINDS:
             market = BUDGET_MARKET[budget]
-            fixed = state.faults.fixed_failure(market, params.get("symbol", ""), identity, attempt)
+            name = params.get("symbol") or params.get("pair", "")
+            fixed = state.faults.fixed_failure(market, name, identity, attempt)
             if fixed is not None:
                 return _fault_response(request, fixed, archive=False)
         fault = state.faults.decide(endpoint, identity, attempt)
@@ -395,7 +406,8 @@ async def _dispatch(
         elif endpoint == "exchangeInfo":
             resp = _json(exchange_info(state, budget, params))
         else:
-            resp = web.Response(body=klines_body(state, budget, params), content_type="application/json")
+            body = klines_body(state, budget, params, endpoint)
+            resp = web.Response(body=body, content_type="application/json")
         if fault is not None and fault.kind == "truncate":
             resp = _truncate(resp)
         return resp

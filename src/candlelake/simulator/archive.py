@@ -23,12 +23,14 @@ from candlelake.simulator.encode import csv_bytes
 from candlelake.simulator.intervals import MINUTES
 from candlelake.simulator.klines import ByteLRU
 from candlelake.simulator.market import MINUTE_MS, Market, aggregate, day_str
+from candlelake.simulator.prices import KINDS, TRADE_KLINES, derive
 from candlelake.simulator.symbols import Symbol, matches
 
 ARCHIVE_INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d")
 MARKET_DIRS = {"spot": "spot", "futures": "futures/um"}
 _KEY_RE = re.compile(
-    r"^data/(?P<mdir>spot|futures/um)/(?P<period>daily|monthly)/klines/(?P<symbol>[A-Z0-9_]+)/"
+    r"^data/(?P<mdir>spot|futures/um)/(?P<period>daily|monthly)/(?P<kind>" + "|".join(KINDS) + r")/"
+    r"(?P<symbol>[A-Z0-9_]+)/"
     r"(?P<interval>\w+)/(?P=symbol)-(?P=interval)-(?P<date>\d{4}-\d{2}(?:-\d{2})?)"
     r"\.zip(?P<checksum>\.CHECKSUM)?$"
 )
@@ -48,6 +50,7 @@ class FileRef:
     symbol: str
     interval: str
     date: str
+    kind: str = TRADE_KLINES  # or a futures price kind (prices.py)
 
     @property
     def name(self) -> str:
@@ -56,7 +59,8 @@ class FileRef:
     @property
     def key(self) -> str:
         return (
-            f"data/{MARKET_DIRS[self.market]}/{self.period}/klines/{self.symbol}/{self.interval}/" + self.name
+            f"data/{MARKET_DIRS[self.market]}/{self.period}/{self.kind}/{self.symbol}/{self.interval}/"
+            + self.name
         )
 
     def span_minutes(self) -> tuple[int, int]:
@@ -78,9 +82,9 @@ def parse_key(key: str) -> tuple[FileRef, bool] | None:
         return None
     market = "spot" if m["mdir"] == "spot" else "futures"
     date = m["date"]
-    if (m["period"] == "daily") != (len(date) == 10):
+    if (m["period"] == "daily") != (len(date) == 10) or (market == "spot" and m["kind"] != TRADE_KLINES):
         return None
-    return FileRef(market, m["period"], m["symbol"], m["interval"], date), bool(m["checksum"])
+    return FileRef(market, m["period"], m["symbol"], m["interval"], date, m["kind"]), bool(m["checksum"])
 
 
 def _ms_to_iso(ms: int) -> str:
@@ -142,7 +146,7 @@ class Archive:
         sym = self.market.symbols.get(ref.market, ref.symbol)
         assert sym is not None
         start, end = ref.span_minutes()
-        frame = self.market.minutes(sym, start, end)
+        fmt, frame = derive(ref.kind, sym, self.market.minutes(sym, start, end))
         if ref.interval == "1m":
             close_ms = (frame.t + 1) * MINUTE_MS - 1
         else:
@@ -155,7 +159,7 @@ class Archive:
         first_day = ref.date if len(ref.date) == 10 else ref.date + "-01"
         micro = ref.market == "spot" and first_day >= self.cfg.spot_microseconds_from
         header = ref.market == "futures" and first_day >= self.cfg.futures_header_from
-        return csv_bytes(sym, frame, close_ms, micro, header)
+        return csv_bytes(fmt, frame, close_ms, micro, header)
 
     def _zip(self, ref: FileRef, csv: bytes) -> bytes:
         # fixed member timestamp (publication time) keeps the bytes deterministic
@@ -246,9 +250,10 @@ class Archive:
             return [f"{path}daily/", f"{path}monthly/"], []
         if rest[0] not in ("daily", "monthly"):
             return [], []
+        kinds = KINDS if market == "futures" else (TRADE_KLINES,)
         if len(rest) == 1:
-            return [f"{path}klines/"], []
-        if rest[1] != "klines":
+            return [f"{path}{kind}/" for kind in sorted(kinds)], []
+        if rest[1] not in kinds:
             return [], []
         if len(rest) == 2:
             syms = sorted(
@@ -263,7 +268,7 @@ class Archive:
         if len(rest) == 4 and rest[3] in ARCHIVE_INTERVALS:
             keys: list[str] = []
             for date in self._dates(sym, rest[0], now_ms):
-                ref = FileRef(market, rest[0], sym.symbol, rest[3], date)
+                ref = FileRef(market, rest[0], sym.symbol, rest[3], date, rest[1])
                 if self.exists(ref, now_ms):
                     keys += [ref.key, ref.key + ".CHECKSUM"]
             return [], keys

@@ -1,6 +1,7 @@
 """Ground truth for tests: the candles the simulator serves, computed without a server.
 
     truth.klines(cfg, market="spot", symbol="BTCUSDT", start_ms=..., end_ms=..., interval="1m")
+    truth.klines(cfg, market="futures", ..., kind="markPriceKlines")
 
 returns the 12-field rows of every *closed* candle with start_ms <= open_time <= end_ms, exactly
 as the REST API returns them (listing, delisting, maintenance and real-day replay honoured).
@@ -17,14 +18,15 @@ from candlelake.simulator.clock import Clock
 from candlelake.simulator.config import SimConfig
 from candlelake.simulator.klines import KlineService
 from candlelake.simulator.market import Market
+from candlelake.simulator.prices import TRADE_KLINES
 
 _PAGE = 100_000
 
 
 @lru_cache(maxsize=8)
-def _service(cfg: SimConfig) -> KlineService:
+def _service(cfg: SimConfig, kind: str = TRADE_KLINES) -> KlineService:
     # pure derived data per (immutable, hashable) config; bounded so it cannot grow unchecked
-    return KlineService(Market(cfg), 64 << 20)
+    return KlineService(Market(cfg), 64 << 20, kind)
 
 
 def klines(
@@ -34,9 +36,14 @@ def klines(
     start_ms: int,
     end_ms: int,
     interval: str = "1m",
+    kind: str = TRADE_KLINES,
 ) -> list[list[Any]]:
-    """Closed candles with start_ms <= open_time <= end_ms, as the REST API rows."""
-    service = _service(cfg)
+    """Closed candles with start_ms <= open_time <= end_ms, as the REST API rows.
+
+    `kind` names the series as Binance does: `klines` (trades), or for futures
+    `markPriceKlines`, `indexPriceKlines`, `premiumIndexKlines` (simulator/prices.py).
+    """
+    service = _service(cfg, kind)
     sym = service.market.symbols.get(market, symbol)
     if sym is None:
         raise KeyError(f"unknown symbol {market}:{symbol}")

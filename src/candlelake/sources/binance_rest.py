@@ -18,7 +18,8 @@ import orjson
 import pyarrow as pa
 
 from candlelake.errors import IpBanned, RateLimited, TerminalError, TransientError, UsageError
-from candlelake.markets import Interval, Market, to_exchange_id
+from candlelake.markets import DataType, Interval, Market, to_exchange_id
+from candlelake.plan.archive import BINANCE_DATASETS
 from candlelake.plan.pages import FUTURES_KLINES, SPOT_KLINES, EndpointCost, Page
 from candlelake.settings import RestSettings
 from candlelake.sources.binance_rows import binance_rows_to_table
@@ -73,13 +74,18 @@ class BinanceRest:
         market: Market,
         settings: RestSettings,
         transport: Transport | None = None,
+        data_type: DataType = "ohlcv",
         *,
         interval: Interval = "1m",
     ) -> None:
         self.market = market
         self.interval = interval
         self.settings = settings
+        # markPriceKlines, indexPriceKlines and premiumIndexKlines share the klines' weight
+        # tiers (binance.md §2.5); indexPriceKlines names its instrument `pair`.
         self.cost: EndpointCost = SPOT_KLINES if market == "spot" else FUTURES_KLINES
+        self.endpoint = BINANCE_DATASETS[data_type]
+        self.symbol_param = "pair" if data_type == "index_price" else "symbol"
         self.stats = RestStats()
         self.base_url = (settings.base_url or REAL_URLS[market]).rstrip("/") + API_PREFIX[market]
         self._transport = transport or AiohttpTransport(settings.timeout_s)
@@ -141,13 +147,13 @@ class BinanceRest:
     async def klines(self, exchange_symbol: str, page: Page) -> list[list[Any]]:
         """Fetch the candles opening in `page.window`, retrying transient failures."""
         params: dict[str, str | int] = {
-            "symbol": exchange_symbol,
+            self.symbol_param: exchange_symbol,
             "interval": self.interval,
             "startTime": page.window.start_ms,
             "endTime": page.window.end_ms - 1,
             "limit": page.limit,
         }
-        body = await self._call("klines", params, page.weight)
+        body = await self._call(self.endpoint, params, page.weight)
         if not all(isinstance(row, list) and len(row) >= 11 for row in body):
             where = redact(self.base_url)
             raise TerminalError(f"klines for {exchange_symbol} from {where} are not kline rows")
@@ -155,10 +161,14 @@ class BinanceRest:
 
     async def probe(self, exchange_symbol: str, *, first: bool) -> int | None:
         """Open time of the symbol's first (or latest) candle, or None if it has none."""
-        params: dict[str, str | int] = {"symbol": exchange_symbol, "interval": self.interval, "limit": 1}
+        params: dict[str, str | int] = {
+            self.symbol_param: exchange_symbol,
+            "interval": self.interval,
+            "limit": 1,
+        }
         if first:
             params["startTime"] = 0
-        body = await self._call("klines", params, self.cost.weight(1))
+        body = await self._call(self.endpoint, params, self.cost.weight(1))
         if body and isinstance(body[0], list):
             return int(body[0][0])
         return None
@@ -179,7 +189,7 @@ class BinanceRest:
         finally:
             budget.release(weight)
         self._observe(response, sent_at)
-        symbol = str(params.get("symbol", ""))
+        symbol = str(params.get(self.symbol_param, ""))
         what = f"{self.market} {symbol or endpoint}"
         if response.status != 200:
             raise self._translate(response, what, symbol)
@@ -187,7 +197,7 @@ class BinanceRest:
             body = orjson.loads(response.body)
         except orjson.JSONDecodeError:
             raise TransientError(f"truncated or malformed JSON for {what} from {redact(url)}") from None
-        if endpoint == "klines" and not isinstance(body, list):
+        if endpoint == self.endpoint and not isinstance(body, list):
             raise TransientError(f"klines for {what} from {redact(url)} is not a JSON list")
         return body
 
