@@ -125,7 +125,7 @@ class BulkRequest:
         parse_market(self.contract_type)
         check_exchange_market(self.exchange_id, self.contract_type, self.vendor)
         check_data_type_market(self.data_type, self.contract_type, self.exchange_id)
-        check_market_interval(self.contract_type, parse_interval(self.interval))
+        check_market_interval(self.contract_type, parse_interval(self.interval), self.exchange_id)
         check_action_tag(self.action_tag, self.interval)
 
     def to_argv(self, literal: Callable[[str], str] = str) -> list[str]:

@@ -50,7 +50,7 @@ class DownloadJob:
     interval: Interval = "1m"
 
     def __post_init__(self) -> None:
-        check_market_interval(self.market, parse_interval(self.interval))
+        check_market_interval(self.market, parse_interval(self.interval), self.exchange_id)
 
     @property
     def data_type(self) -> DataType:

@@ -125,12 +125,19 @@ def parse_interval(value: str) -> Interval:
     return one_of(value, INTERVALS, "interval")
 
 
-def check_market_interval(market: Market, interval: Interval) -> None:
-    """A usage error unless `market` has klines of `interval` (1s is spot only)."""
+def check_market_interval(market: Market, interval: Interval, exchange: Exchange = "binance") -> None:
+    """A usage error unless `market` has klines of `interval` (1s is spot only).
+
+    Intervals other than 1m are downloaded from Binance only (its own REST client and archive).
+    """
     allowed = MARKET_INTERVALS[market]
     if interval not in allowed:
         raise UsageError(
             f"interval {interval!r} is not served for market {market!r}; allowed: {', '.join(allowed)}"
+        )
+    if interval != "1m" and exchange != "binance":
+        raise UsageError(
+            f"--interval {interval!r} is downloaded from exchange binance only, not {exchange!r}"
         )
 
 

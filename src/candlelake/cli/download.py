@@ -344,7 +344,7 @@ def download_friendly(
     exchange_id = parse_exchange(exchange)
     check_exchange_market(exchange_id, mkt, vendor_v)
     interval_v = parse_interval(interval)
-    check_market_interval(mkt, interval_v)
+    check_market_interval(mkt, interval_v, exchange_id)
     if (universe is None) == (symbols is None):
         raise UsageError("give exactly one of --universe or --symbols")
     check_local_endpoint(lake, s3_endpoint_url, "--s3-endpoint-url")

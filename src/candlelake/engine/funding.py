@@ -55,7 +55,7 @@ def month_windows(window: Window) -> list[Window]:
 def funding_file(base_url: str, symbol: str, label: str) -> ArchiveFile:
     """The archive's monthly funding file of `symbol` for the month `label` (YYYY-MM)."""
     url = funding_archive_url(base_url, "futures", symbol, label)
-    return ArchiveFile("futures", symbol, "monthly", label, (), url, "fundingRate")
+    return ArchiveFile("futures", symbol, "monthly", label, (), url, dataset="fundingRate")
 
 
 async def download_funding(job: DownloadJob, progress: Progress | None = None) -> RunReport:

@@ -14,6 +14,7 @@ from typing import TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from candlelake.bars import MINUTE_GRID, BarGrid
 from candlelake.errors import StorageUnreachable, TerminalError
 from candlelake.lake import DayMeta, LakeWriter
 from candlelake.lake.storage import reason_of, unreachable
@@ -43,8 +44,10 @@ class DaySink:
         writes: int = 4,
         stop: Callable[[TerminalError], None] | None = None,  # ends the run's fetching
         storage_failures: int = STORAGE_FAILURES,
+        grid: BarGrid = MINUTE_GRID,
     ) -> None:
         self.writer = writer
+        self.grid = grid
         self.exchange_id = exchange_id
         self.progress = progress
         self.counters = counters
@@ -145,10 +148,12 @@ class DaySink:
         checked = await asyncio.to_thread(self._validate, day)
         present = checked.table.column("timestamp").to_numpy()
         gaps: list[Gap] = []
-        if len(present) < day.window.minutes:
+        if len(present) < self.grid.count(day.window):
             lifecycle = await day.lifecycle() if day.lifecycle is not None else Lifecycle()
             invalid = [(p.timestamp, p.reason) for p in checked.problems]
-            gaps = find_gaps(day.window, present, lifecycle, failures=day.failures, invalid=invalid)
+            gaps = find_gaps(
+                day.window, present, lifecycle, failures=day.failures, invalid=invalid, grid=self.grid
+            )
         path: str | None = None
         interrupted = False
         if checked.table.num_rows:
@@ -191,7 +196,7 @@ class DaySink:
             # Some requests failed: keep what the lake already had for those minutes rather
             # than replacing good rows with nothing.
             table = with_stored_rows(table, self.writer.read_day(day.symbol, day.day), day.failures)
-        return validate_klines(table, day.window)
+        return validate_klines(table, day.window, self.grid)
 
     def _write(self, table: pa.Table, meta: DayMeta) -> str:
         return self.writer.write_day(

@@ -18,7 +18,7 @@ import orjson
 import pyarrow as pa
 
 from candlelake.errors import IpBanned, RateLimited, TerminalError, TransientError, UsageError
-from candlelake.markets import DataType, Market, to_exchange_id
+from candlelake.markets import DataType, Interval, Market, to_exchange_id
 from candlelake.plan.archive import BINANCE_DATASETS
 from candlelake.plan.pages import FUTURES_KLINES, SPOT_KLINES, EndpointCost, Page
 from candlelake.settings import RestSettings
@@ -79,8 +79,11 @@ class BinanceRest:
         settings: RestSettings,
         transport: Transport | None = None,
         data_type: DataType = "ohlcv",
+        *,
+        interval: Interval = "1m",
     ) -> None:
         self.market = market
+        self.interval = interval
         self.settings = settings
         # markPriceKlines, indexPriceKlines and premiumIndexKlines share the klines' weight
         # tiers (binance.md §2.5); indexPriceKlines names its instrument `pair`.
@@ -150,7 +153,7 @@ class BinanceRest:
         """Fetch the candles opening in `page.window`, retrying transient failures."""
         params: dict[str, str | int] = {
             self.symbol_param: exchange_symbol,
-            "interval": "1m",
+            "interval": self.interval,
             "startTime": page.window.start_ms,
             "endTime": page.window.end_ms - 1,
             "limit": page.limit,
@@ -163,7 +166,11 @@ class BinanceRest:
 
     async def probe(self, exchange_symbol: str, *, first: bool) -> int | None:
         """Open time of the symbol's first (or latest) candle, or None if it has none."""
-        params: dict[str, str | int] = {self.symbol_param: exchange_symbol, "interval": "1m", "limit": 1}
+        params: dict[str, str | int] = {
+            self.symbol_param: exchange_symbol,
+            "interval": self.interval,
+            "limit": 1,
+        }
         if first:
             params["startTime"] = 0
         body = await self._call(self.endpoint, params, self.cost.weight(1))
