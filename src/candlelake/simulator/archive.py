@@ -37,6 +37,9 @@ _KEY_RE = re.compile(
 REAL_ZIPS = {
     "data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2020-01-01.zip": "real/spot-BTCUSDT-1m-2020-01-01.zip",
     "data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2020-01-02.zip": "real/spot-BTCUSDT-1m-2020-01-02.zip",
+    # Recorded 1h files with µs timestamps; served as they are (REST for these days stays synthetic).
+    "data/spot/daily/klines/BTCUSDT/1h/BTCUSDT-1h-2026-05-08.zip": "real/spot-BTCUSDT-1h-2026-05-08.zip",
+    "data/spot/daily/klines/BTCUSDT/1h/BTCUSDT-1h-2026-05-09.zip": "real/spot-BTCUSDT-1h-2026-05-09.zip",
 }
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 
