@@ -155,7 +155,8 @@ class RunReport:
                 notes.append(f"MISSING {gap}")
             for err in s.errors:
                 notes.append(f"ERROR {err}")
-            head = f"{s.symbol}: {s.rows_written} rows in {s.days_written} day files"
+            files = "month files" if grid_of(s.interval).monthly_partitions else "day files"
+            head = f"{s.symbol}: {s.rows_written} rows in {s.days_written} {files}"
             if s.sources and set(s.sources.values()) != {"rest"}:
                 counts = Counter(s.sources.values())
                 head += " (" + ", ".join(f"{src}: {n} days" for src, n in sorted(counts.items())) + ")"
