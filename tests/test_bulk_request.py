@@ -127,7 +127,7 @@ def test_the_dag_builds_the_request_the_cli_parses(tmp_path: Path) -> None:
         (
             ("ccxt", "binance", "spot", "trades", "v7"),
             "--data_type 'trades' is not supported yet; supported: ohlcv, mark_price, index_price, "
-            "premium_index",
+            "premium_index, funding_rate",
         ),
         (
             ("binance", "binance", "spot", "mark_price", "v7"),

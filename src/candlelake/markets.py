@@ -44,7 +44,7 @@ PRICE_KLINE_TYPES: tuple[DataType, ...] = ("mark_price", "index_price", "premium
 # Every data type stored one row per bar (the kline path of the engine).
 KLINE_DATA_TYPES: tuple[DataType, ...] = ("ohlcv", *PRICE_KLINE_TYPES)
 # What the engine downloads; a kind joins once its sources and storage are in.
-SUPPORTED_DATA_TYPES: tuple[DataType, ...] = KLINE_DATA_TYPES
+SUPPORTED_DATA_TYPES: tuple[DataType, ...] = (*KLINE_DATA_TYPES, "funding_rate")
 # Markets with a mark price and funding: every market but spot (USD-M today; any
 # derivatives market added to `Market` gets them too).
 DERIVATIVE_MARKETS: tuple[Market, ...] = tuple(m for m in MARKETS if m != "spot")

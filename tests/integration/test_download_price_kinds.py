@@ -114,7 +114,7 @@ def test_the_kinds_differ_from_each_other_and_from_the_trade_candles() -> None:
     assert min(premium) < 0 < max(premium) and max(abs(p) for p in premium) < 0.01
 
 
-@pytest.mark.parametrize("data_type", sorted(KINDS))
+@pytest.mark.parametrize("data_type", [*sorted(KINDS), "funding_rate"])
 def test_a_derivative_series_on_spot_is_a_usage_error_and_writes_nothing(
     tmp_path: Path, capsys, data_type: str
 ) -> None:

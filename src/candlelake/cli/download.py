@@ -139,7 +139,7 @@ def _foreign_files(job: DownloadJob, report: RunReport) -> list[str]:
     from candlelake.lake.storage import DatasetLocation, unreachable, url_of
     from candlelake.timeutil import from_ms
 
-    if not report.symbols:
+    if not report.symbols or job.data_type == "funding_rate":  # month files, not day files
         return []
     location = DatasetLocation(report.dataset, aws_profile=job.aws_profile, endpoint_url=job.s3_endpoint_url)
     fs, root = location.filesystem()
@@ -208,7 +208,8 @@ def download_bulk(
         str,
         typer.Option(
             "--data_type",
-            help="ohlcv; futures also mark_price, index_price, premium_index (bid_ask, trades: not yet).",
+            help="ohlcv; futures also mark_price, index_price, premium_index, funding_rate "
+            "(bid_ask, trades: not yet).",
         ),
     ],
     contract_type: Annotated[

@@ -90,7 +90,7 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
         if grid.count(window) == 0:
             log.warning("nothing to download: the window holds no closed %s bar", job.interval)
         report = RunReport(location.url, job.market, window, job.window.end_ms, interval=job.interval)
-        symbols = _symbols(job, info)
+        symbols = job_symbols(job, info)
         scheduler = Scheduler(job.concurrency)
         rest_source = BinanceRestSource(rest, info, scheduler, full=job.full_klines, grid=grid)
         source: Source = rest_source
@@ -161,7 +161,7 @@ async def _heartbeat(progress: Progress, started: float) -> None:
         progress.heartbeat(time.monotonic() - started)
 
 
-def _symbols(job: DownloadJob, info: Mapping[str, SymbolInfo]) -> tuple[str, ...]:
+def job_symbols(job: DownloadJob, info: Mapping[str, SymbolInfo]) -> tuple[str, ...]:
     """The job's symbols; `--universe all` is every trading symbol of exchangeInfo."""
     symbols = job.symbols
     if job.all_symbols:

@@ -93,6 +93,14 @@ def archive_url(
     return f"{root}/data/{_MARKET_PATH[market]}/{period}/{dataset}/{sym}/{name}/{sym}-{name}-{label}.zip"
 
 
+def funding_archive_url(base_url: str, market: Market, symbol: str, label: str) -> str:
+    """The monthly funding file: `.../monthly/fundingRate/SYM/SYM-fundingRate-YYYY-MM.zip`
+    (no interval folder; the archive has no daily funding files)."""
+    sym = to_exchange_id(symbol)
+    root = base_url.rstrip("/")
+    return f"{root}/data/{_MARKET_PATH[market]}/monthly/fundingRate/{sym}/{sym}-fundingRate-{label}.zip"
+
+
 def plan_archive_files(
     base_url: str,
     market: Market,

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from candlelake.simulator import funding
 from candlelake.simulator.archive import Archive, parse_key
 from candlelake.simulator.clock import Clock
 from candlelake.simulator.config import SimConfig
@@ -25,7 +26,7 @@ from candlelake.simulator.requests import client as _client
 from candlelake.simulator.requests import identity as _identity
 from candlelake.simulator.requests import truncate as _truncate
 from candlelake.simulator.stats import Stats
-from candlelake.simulator.symbols import bundled_exchange_info
+from candlelake.simulator.symbols import Symbol, bundled_exchange_info
 from candlelake.simulator.venue_app import add_venue_routes
 
 JSON = "application/json;charset=UTF-8"
@@ -165,6 +166,18 @@ def exchange_info(state: SimState, market: str, params: dict[str, str]) -> dict[
     return body
 
 
+def _span(params: dict[str, str]) -> tuple[int | None, int | None, int | None]:
+    """startTime, endTime and limit, each None when not sent."""
+    return _int_param(params, "startTime"), _int_param(params, "endTime"), _int_param(params, "limit")
+
+
+def _visible(state: SimState, market: str, symbol: str, now: int) -> Symbol:
+    sym = state.market.symbols.get(market, symbol)
+    if sym is None or not sym.is_visible(now):
+        raise ApiError(-1121, "Invalid symbol.")
+    return sym
+
+
 def klines_body(state: SimState, market: str, params: dict[str, str], endpoint: str = TRADE_KLINES) -> bytes:
     """Validate like Binance and answer the JSON body of a klines (or price klines) request."""
     service = state.price_klines.get(endpoint, state.klines)
@@ -176,15 +189,11 @@ def klines_body(state: SimState, market: str, params: dict[str, str], endpoint: 
     interval = params.get("interval")
     if not interval:
         raise _mandatory("interval")
-    start = _int_param(params, "startTime")
-    end = _int_param(params, "endTime")
-    limit = _int_param(params, "limit")
+    start, end, limit = _span(params)
     if market in SPOT_API and params.get("timeZone", "0") not in ("0", "+0", "-0", "0:00", "+00:00", "00:00"):
         raise _invalid("timeZone")  # the simulator only builds UTC buckets
     now = state.clock.now_ms()
-    sym = state.market.symbols.get(BUDGET_MARKET[market], symbol)
-    if sym is None or not sym.is_visible(now):
-        raise ApiError(-1121, "Invalid symbol.")
+    sym = _visible(state, BUDGET_MARKET[market], symbol, now)
     if interval not in (SPOT_INTERVALS if market in SPOT_API else FUTURES_INTERVALS):
         raise ApiError(-1120, "Invalid interval.")
     if limit is None:
@@ -205,6 +214,28 @@ def klines_body(state: SimState, market: str, params: dict[str, str], endpoint: 
         end //= 1000
     body, _ = service.select(sym, interval, start, end, limit, now)
     return body
+
+
+def funding_body(state: SimState, params: dict[str, str]) -> list[dict[str, object]]:
+    """`GET /fapi/v1/fundingRate`: startTime and endTime inclusive, limit default 100, max 1000."""
+    symbol = params.get("symbol")
+    if not symbol:
+        raise _mandatory("symbol")
+    start, end, limit = _span(params)
+    limit = 100 if limit is None else limit
+    if limit < 1:
+        raise _invalid("limit")
+    limit = min(limit, 1000)
+    now = state.clock.now_ms()
+    sym = _visible(state, "futures", symbol, now)
+    hi = now if end is None else min(end, now)
+    if start is not None and start > hi:
+        return []
+    # Without startTime: the newest `limit`; settlements are at most 8 h apart.
+    lo = start if start is not None else hi - (limit + 1) * 8 * 3_600_000
+    items = [f for f in funding.settlements(state.cfg, sym, lo - 60_000, hi) if lo <= f.time_ms <= hi]
+    items = items[:limit] if start is not None else items[-limit:]
+    return funding.rest_rows(items, symbol)
 
 
 # --- middleware-like pipeline -------------------------------------------------------------------
@@ -384,7 +415,7 @@ async def _dispatch(
     """Route an admitted API request, applying fault injection around the handler."""
     routes = {"ping", "time", "exchangeInfo", "klines"} if budget in BUDGET_MARKET else {"exchangeInfo"}
     if budget == "futures":
-        routes |= set(PRICE_KINDS)
+        routes |= {*PRICE_KINDS, "fundingRate"}
     if request.method != "GET" or endpoint not in routes:
         return web.Response(status=404)
     try:
@@ -405,6 +436,8 @@ async def _dispatch(
             resp = _json({"serverTime": state.clock.now_ms()})
         elif endpoint == "exchangeInfo":
             resp = _json(exchange_info(state, budget, params))
+        elif endpoint == "fundingRate":
+            resp = _json(funding_body(state, params))
         else:
             body = klines_body(state, budget, params, endpoint)
             resp = web.Response(body=body, content_type="application/json")

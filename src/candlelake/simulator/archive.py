@@ -19,6 +19,7 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
+from candlelake.simulator import funding
 from candlelake.simulator.encode import csv_bytes
 from candlelake.simulator.intervals import MINUTES, MONDAY_MINUTE
 from candlelake.simulator.klines import ByteLRU
@@ -50,7 +51,15 @@ _KEY_RE = re.compile(
     r"(?P<interval>\w+)/(?P=symbol)-(?P=interval)-(?P<date>\d{4}-\d{2}(?:-\d{2})?)"
     r"\.zip(?P<checksum>\.CHECKSUM)?$"
 )
+_FUNDING_KEY_RE = re.compile(
+    r"^data/futures/um/monthly/fundingRate/(?P<symbol>[A-Z0-9_]+)/(?P=symbol)-fundingRate-(?P<date>\d{4}-\d{2})"
+    r"\.zip(?P<checksum>\.CHECKSUM)?$"
+)
+FUNDING = "fundingRate"
 REAL_ZIPS = {
+    "data/futures/um/monthly/fundingRate/BTCUSDT/BTCUSDT-fundingRate-2026-04.zip": (
+        "real/futures-BTCUSDT-fundingRate-2026-04.zip"
+    ),
     "data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2020-01-01.zip": "real/spot-BTCUSDT-1m-2020-01-01.zip",
     "data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2020-01-02.zip": "real/spot-BTCUSDT-1m-2020-01-02.zip",
     # Recorded 1h files with µs timestamps; served as they are (REST for these days stays synthetic).
@@ -73,10 +82,14 @@ class FileRef:
 
     @property
     def name(self) -> str:
+        if self.kind == FUNDING:  # monthly only, no interval: BTCUSDT-fundingRate-2026-04.zip
+            return f"{self.symbol}-fundingRate-{self.date}.zip"
         return f"{self.symbol}-{self.interval}-{self.date}.zip"
 
     @property
     def key(self) -> str:
+        if self.kind == FUNDING:
+            return f"data/futures/um/monthly/{FUNDING}/{self.symbol}/{self.name}"
         return (
             f"data/{MARKET_DIRS[self.market]}/{self.period}/{self.kind}/{self.symbol}/{self.interval}/"
             + self.name
@@ -110,6 +123,11 @@ def bar_edges(interval: str, start: int, end: int) -> np.ndarray:
 
 def parse_key(key: str) -> tuple[FileRef, bool] | None:
     """An archive path -> (file, is_checksum), or None if it is not a kline file path."""
+    funding = _FUNDING_KEY_RE.match(key)
+    if funding is not None:
+        return FileRef("futures", "monthly", funding["symbol"], "", funding["date"], FUNDING), bool(
+            funding["checksum"]
+        )
     m = _KEY_RE.match(key)
     if m is None:
         return None
@@ -157,7 +175,7 @@ class Archive:
     def exists(self, ref: FileRef, now_ms: int) -> bool:
         """Published by now, not configured missing, and with at least one candle."""
         sym = self.market.symbols.get(ref.market, ref.symbol)
-        if sym is None or ref.interval not in ARCHIVE_INTERVALS:
+        if sym is None or (ref.interval not in ARCHIVE_INTERVALS and ref.kind != FUNDING):
             return False
         if ref.period == "daily" and ref.interval in MONTHLY_ONLY_INTERVALS:
             return False
@@ -170,6 +188,8 @@ class Archive:
             return False
         if sym.delisted_ms is not None and start * MINUTE_MS >= sym.delisted_ms:
             return False
+        if ref.kind == FUNDING:
+            return bool(funding.settlements(self.cfg, sym, start * MINUTE_MS, end * MINUTE_MS - 1))
         # a period fully inside maintenance has no candles and no file
         probe = np.arange(start, end, dtype=np.int64)
         return bool(self.market.present_mask(sym, probe).any())
@@ -181,6 +201,10 @@ class Archive:
         sym = self.market.symbols.get(ref.market, ref.symbol)
         assert sym is not None
         start, end = ref.span_minutes()
+        if ref.kind == FUNDING:
+            return funding.csv_bytes(
+                funding.settlements(self.cfg, sym, start * MINUTE_MS, end * MINUTE_MS - 1)
+            )
         edges = bar_edges(ref.interval, start, end)
         fmt, frame = derive(ref.kind, sym, self.market.minutes(sym, int(edges[0]), int(edges[-1])))
         if ref.interval == "1m":

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from candlelake.simulator import funding as funding_truth
 from candlelake.simulator.clock import Clock
 from candlelake.simulator.config import SimConfig
 from candlelake.simulator.klines import KlineService
@@ -83,3 +84,14 @@ def symbol_info(cfg: SimConfig, market: str, symbol: str) -> dict[str, Any]:
 def symbols(cfg: SimConfig, market: str) -> list[str]:
     """Every symbol of a market (including not-yet-listed and delisted ones)."""
     return sorted(s.symbol for s in _service(cfg).market.symbols.market_symbols(market))
+
+
+def funding(cfg: SimConfig, symbol: str, start_ms: int, end_ms: int) -> list[list[Any]]:
+    """USD-M funding settlements with nominal time in [start_ms, end_ms], published by the
+    config clock, as `[time_ms, rate string, interval hours]` (simulator/funding.py)."""
+    sym = _service(cfg).market.symbols.get("futures", symbol)
+    if sym is None:
+        raise KeyError(f"unknown symbol futures:{symbol}")
+    now = Clock(cfg.clock).now_ms()
+    items = funding_truth.settlements(cfg, sym, start_ms, min(end_ms, now))
+    return [[f.time_ms, f.rate, f.interval_hours] for f in items if f.time_ms <= now]

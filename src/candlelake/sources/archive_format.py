@@ -15,7 +15,7 @@ import io
 import re
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Literal
 
@@ -168,7 +168,13 @@ def read_archive_zip(zip_bytes: bytes, checksum: str | bytes, *, file_name: str)
         raise cls(str(exc), file_name) from None
 
 
-def verify_and_parse(zip_bytes: bytes, checksum: str | bytes, *, file_name: str) -> tuple[pa.Table, str]:
+def verify_and_parse(
+    zip_bytes: bytes,
+    checksum: str | bytes,
+    *,
+    file_name: str,
+    parse: Callable[[bytes], pa.Table] = parse_kline_csv,
+) -> tuple[pa.Table, str]:
     try:
         expected, listed_name = parse_checksum(checksum)
     except ValueError as exc:
@@ -189,7 +195,7 @@ def verify_and_parse(zip_bytes: bytes, checksum: str | bytes, *, file_name: str)
     except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError) as exc:
         raise BadArchive(f"corrupt zip: {exc}", fault="corrupt") from None
     try:
-        table = parse_kline_csv(csv_bytes)
+        table = parse(csv_bytes)
     except ValueError as exc:
         raise BadArchive(str(exc), fault="corrupt") from None
     return table, actual
