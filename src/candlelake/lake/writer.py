@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
+from candlelake.bars import MINUTE_GRID, BarGrid
 from candlelake.lake import layout
 from candlelake.lake.guard import ConcurrentWrite, partition_lock, put_if_unchanged, sweep_temp_files
 from candlelake.lake.integrity import CorruptDayFile, check_day_file, merge_stored
@@ -35,7 +36,7 @@ from candlelake.lake.schema import (
 )
 from candlelake.lake.storage import DatasetLocation, ensure_writable, url_of, write_atomic
 from candlelake.markets import check_symbol
-from candlelake.timeutil import Window, day_window, fmt_ms
+from candlelake.timeutil import Window, fmt_ms
 from candlelake.validate.gaps import Gap
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,10 @@ class LakeWriter:
     rows: a write merges with the current file under a partition lock (local) or a
     conditional put (object stores)."""
 
-    def __init__(self, location: DatasetLocation) -> None:
+    def __init__(self, location: DatasetLocation, grid: BarGrid = MINUTE_GRID) -> None:
         self.location = location
+        # The interval's partitions: a file per UTC day, or per month for 3d, 1w and 1M bars.
+        self.grid = grid
         self._fs, self._root = location.filesystem()
         self._swept: set[str] = set()  # partitions cleared of old temp files by this writer
         self.ledger = Ledger(self._fs, self._root)
@@ -82,7 +85,7 @@ class LakeWriter:
         """
         check_symbol(symbol)
         lake_table = _to_lake_table(table, exchange_id=exchange_id, knowledge_time=knowledge_time)
-        _check_meta(symbol, day, lake_table, meta)
+        _check_meta(symbol, day, lake_table, meta, self.grid)
         _check_rows(lake_table, meta)
         path = self._path(symbol, day)
         if isinstance(self._fs, LocalFileSystem):
@@ -202,7 +205,7 @@ class LakeWriter:
         return result
 
     def _path(self, symbol: str, day: dt.date) -> str:
-        return posixpath.join(self._root, layout.day_file(symbol, day))
+        return posixpath.join(self._root, layout.day_file(symbol, day, monthly=self.grid.monthly_partitions))
 
     def _list_files(self, directory: str) -> list[tuple[str, int]]:
         """(path, size) of the visible files in `directory`; none if it does not exist."""
@@ -257,12 +260,12 @@ def _to_lake_table(table: pa.Table, *, exchange_id: str, knowledge_time: dt.date
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def _check_meta(symbol: str, day: dt.date, table: pa.Table, meta: DayMeta) -> None:
+def _check_meta(symbol: str, day: dt.date, table: pa.Table, meta: DayMeta, grid: BarGrid) -> None:
     if (meta.symbol, meta.day) != (symbol, day):
         raise ValueError(f"meta describes {meta.symbol} {meta.day}, not {symbol} {day}")
     if meta.rows != table.num_rows:
         raise ValueError(f"meta says {meta.rows} rows, the table has {table.num_rows}")
-    whole = day_window(day)
+    whole = grid.partition_window(day)
     if not whole.start_ms <= meta.window_start_ms <= meta.window_end_ms <= whole.end_ms:
         raise ValueError(f"meta window [{meta.window_start_ms}, {meta.window_end_ms}) is not inside {day}")
 
