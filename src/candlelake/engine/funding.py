@@ -103,6 +103,20 @@ async def download_funding(job: DownloadJob, progress: Progress | None = None) -
 
         try:
             await asyncio.gather(*(one_symbol(r) for r in report.symbols))
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is None or not task.cancelling():
+                raise
+            # The CLI cancels on SIGINT/SIGTERM: every month not finished is explained.
+            task.uncancel()
+            report.interrupted = True
+            for symbol_report in report.symbols:
+                if symbol_report.listed_ms is None and to_exchange_id(symbol_report.symbol) not in info:
+                    continue
+                for part in months:
+                    if from_ms(part.start_ms).date().replace(day=1) not in symbol_report.sources:
+                        reason = "not finished: run interrupted"
+                        symbol_report.gaps.append(Gap(part.start_ms, part.end_ms, "missing", reason))
         finally:
             progress.close()
             report.requests, report.retries = rest.stats.requests, rest.stats.retries
@@ -151,8 +165,6 @@ async def _month(
     items = settlements(table)
     gaps = missing_settlements(items, part, symbol_report.listed_ms)
     inside = to_table([s for s in items if part.start_ms <= s.nominal_ms < part.end_ms])
-    symbol_report.gaps.extend(gaps)
-    symbol_report.sources[first] = source
     if inside.num_rows:
         await asyncio.to_thread(
             writer.write_month,
@@ -167,3 +179,6 @@ async def _month(
         symbol_report.rows_written += inside.num_rows
         symbol_report.days_written += 1
         symbol_report.files.append(f"{symbol} {label}")
+    # Recorded once the month is written: an interrupted run reports the others.
+    symbol_report.gaps.extend(gaps)
+    symbol_report.sources[first] = source
