@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 import candlelake
 from candlelake.simulator import SimConfig, Simulator
+from candlelake.timeutil import MINUTE_MS, to_ms
 
 from .helpers import REALDATA, day_ms, expected_rows, run_cli
 
@@ -47,6 +49,13 @@ def download(server: Simulator, lake: Path, market: str, interval: str, start: s
     return code, json.loads(report.read_text())
 
 
+def window_ms(start: str, end: str) -> tuple[int, int]:
+    """The window a `download` call asks for: whole days, or times with the end minute included."""
+    if len(start) == 10:
+        return day_ms(start)[0], day_ms(end)[1]
+    return to_ms(dt.datetime.fromisoformat(start)), to_ms(dt.datetime.fromisoformat(end)) + MINUTE_MS
+
+
 def read_back(lake: Path, market: str, interval: str) -> pa.Table:
     return candlelake.read(dataset(lake, market, interval), ["BTC_USDT"], as_="arrow").sort_by("timestamp")
 
@@ -54,6 +63,7 @@ def read_back(lake: Path, market: str, interval: str) -> pa.Table:
 @pytest.mark.parametrize(
     ("market", "interval", "start", "end"),
     [
+        ("spot", "1s", "2024-04-01", "2024-04-01"),
         ("spot", "5m", "2024-03-30", "2024-04-02"),
         ("futures", "1h", "2024-03-30", "2024-04-02"),
         ("spot", "1d", "2024-01-01", "2024-03-31"),
@@ -82,7 +92,7 @@ def test_an_interval_equals_the_truth(
         code, again = download(server, lake, market, interval, start, end, *extra)
     assert code == 0 and again["rows_written"] == 0
     assert {p: p.read_bytes() for p in lake.rglob("*.parquet")} == before
-    lo, hi = day_ms(start)[0], day_ms(end)[1]
+    lo, hi = window_ms(start, end)
     truth = expected_rows(CFG, market, "BTCUSDT", lo, hi, interval)
     assert len(truth) > 0
     assert lake_full(read_back(lake, market, interval)) == as_full(truth)

@@ -25,11 +25,13 @@ from candlelake.simulator.intervals import MINUTES, MONDAY_MINUTE
 from candlelake.simulator.klines import ByteLRU
 from candlelake.simulator.market import MINUTE_MS, Market, aggregate, day_str
 from candlelake.simulator.prices import KINDS, TRADE_KLINES, derive
+from candlelake.simulator.seconds import SECOND_MS, split_minutes
 from candlelake.simulator.symbols import Symbol, matches
 
 # The archive spells the month interval `1mo`; 3d, 1w and 1mo have monthly files only.
 MONTHLY_ONLY_INTERVALS = ("3d", "1w", "1mo")
 ARCHIVE_INTERVALS = (
+    "1s",  # spot only
     "1m",
     "3m",
     "5m",
@@ -179,6 +181,8 @@ class Archive:
             return False
         if ref.period == "daily" and ref.interval in MONTHLY_ONLY_INTERVALS:
             return False
+        if ref.interval == "1s" and ref.market != "spot":
+            return False
         if now_ms < self.published_ms(ref):
             return False
         if matches(self.cfg.missing_archive_days, ref.market, ref.symbol, ref.date):
@@ -205,20 +209,27 @@ class Archive:
             return funding.csv_bytes(
                 funding.settlements(self.cfg, sym, start * MINUTE_MS, end * MINUTE_MS - 1)
             )
-        edges = bar_edges(ref.interval, start, end)
-        fmt, frame = derive(ref.kind, sym, self.market.minutes(sym, int(edges[0]), int(edges[-1])))
-        if ref.interval == "1m":
-            close_ms = (frame.t + 1) * MINUTE_MS - 1
+        open_ms = None
+        if ref.interval == "1s":  # spot only (exists)
+            fmt, frame = derive(ref.kind, sym, self.market.minutes(sym, start, end))
+            frame, open_ms = split_minutes(frame)
+            close_ms = open_ms + SECOND_MS - 1
         else:
-            frame, ends = aggregate(frame, edges)
-            close_ms = ends * MINUTE_MS - 1
+            edges = bar_edges(ref.interval, start, end)
+            fmt, frame = derive(ref.kind, sym, self.market.minutes(sym, int(edges[0]), int(edges[-1])))
+            if ref.interval == "1m":
+                close_ms = (frame.t + 1) * MINUTE_MS - 1
+            else:
+                frame, ends = aggregate(frame, edges)
+                close_ms = ends * MINUTE_MS - 1
         if matches(self.cfg.incomplete_archive_files, ref.market, ref.symbol, ref.date):
             frame = frame.take(np.arange(len(frame)) < max(1, int(len(frame) * 0.3)))
             close_ms = close_ms[: len(frame)]
+            open_ms = None if open_ms is None else open_ms[: len(frame)]
         first_day = ref.date if len(ref.date) == 10 else ref.date + "-01"
         micro = ref.market == "spot" and first_day >= self.cfg.spot_microseconds_from
         header = ref.market == "futures" and first_day >= self.cfg.futures_header_from
-        return csv_bytes(fmt, frame, close_ms, micro, header)
+        return csv_bytes(fmt, frame, close_ms, micro, header, open_ms)
 
     def _zip(self, ref: FileRef, csv: bytes) -> bytes:
         # fixed member timestamp (publication time) keeps the bytes deterministic
