@@ -196,7 +196,13 @@ def url_of(fs: AbstractFileSystem, path: str) -> str:
 
 
 def write_atomic(
-    fs: AbstractFileSystem, path: str, data: bytes, *, temp_path: str, durable: bool = True
+    fs: AbstractFileSystem,
+    path: str,
+    data: bytes,
+    *,
+    temp_path: str,
+    durable: bool = True,
+    sync_dir: bool = True,
 ) -> None:
     """Make `path` hold exactly `data`, with no moment at which a reader sees a partial file.
 
@@ -205,6 +211,8 @@ def write_atomic(
     100 MB), and an object only becomes visible once complete; `temp_path` is unused.
     `durable=False` skips the two fsyncs (still atomic for readers, but a power cut may lose
     the file or bring back its old version): only for caches that can be rebuilt.
+    `sync_dir=False` leaves the directory's fsync to the caller (`sync_directory`), which
+    makes it once for many files.
     """
     if not isinstance(fs, LocalFileSystem):
         fs.pipe_file(path, data)
@@ -222,9 +230,12 @@ def write_atomic(
         with contextlib.suppress(OSError):
             os.unlink(temp_path)
         raise
-    if not durable:
-        return
-    # Persist the rename itself, so that a power cut cannot bring back the old file.
+    if durable and sync_dir:
+        sync_directory(directory)
+
+
+def sync_directory(directory: str) -> None:
+    """Persist the renames made in a local `directory`, so a power cut cannot undo them."""
     with contextlib.suppress(OSError):
         dir_fd = os.open(directory, os.O_RDONLY)
         try:

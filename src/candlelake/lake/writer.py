@@ -30,7 +30,7 @@ from candlelake.lake.schema import (
     META_KEY,
     DayMeta,
 )
-from candlelake.lake.storage import DatasetLocation, ensure_writable, url_of, write_atomic
+from candlelake.lake.storage import DatasetLocation, ensure_writable, sync_directory, url_of, write_atomic
 from candlelake.markets import check_symbol
 from candlelake.timeutil import Window
 from candlelake.validate.gaps import Gap
@@ -61,6 +61,7 @@ class _Written:
     meta: DayMeta  # as merged with the stored file
     table: pa.Table
     size: int
+    directory: str | None = None  # a local directory whose renames are not yet durable
 
 
 class LakeWriter:
@@ -96,7 +97,7 @@ class LakeWriter:
         `meta` does not describe this table.
         """
         written = self._write_file(DayWrite(symbol, day, table, meta), exchange_id, knowledge_time)
-        self._record([written])
+        self._finish([written])
         return written.url
 
     def write_days(
@@ -129,7 +130,7 @@ class LakeWriter:
                 continue
             written.append(done)
             results.append(done.url)
-        self._record(written)
+        self._finish(written)
         return results
 
     def _write_file(self, d: DayWrite, exchange_id: str, knowledge_time: dt.datetime) -> _Written:
@@ -148,8 +149,8 @@ class LakeWriter:
             with partition_lock(directory):
                 merged, merged_meta = self._merge_current(path, lake_table, meta)
                 data = serialize(merged, merged_meta)
-                write_atomic(self._fs, path, data, temp_path=layout.temp_path_for(path))
-            return _Written(url_of(self._fs, path), merged_meta, merged, len(data))
+                write_atomic(self._fs, path, data, temp_path=layout.temp_path_for(path), sync_dir=False)
+            return _Written(url_of(self._fs, path), merged_meta, merged, len(data), directory)
         # Object stores have no lock: put only if the object is still the version merged
         # with (If-Match), or still absent (If-None-Match); otherwise merge again.
         for _ in range(_CONDITIONAL_ATTEMPTS):
@@ -164,9 +165,12 @@ class LakeWriter:
             return _Written(url_of(self._fs, path), merged_meta, merged, len(data))
         raise ConcurrentWrite(f"{url_of(self._fs, path)} kept changing while being written")
 
-    def _record(self, written: Sequence[_Written]) -> None:
+    def _finish(self, written: Sequence[_Written]) -> None:
+        """Make the renames durable (one fsync per directory) and note the days in the ledger."""
         if not written:
             return
+        for directory in dict.fromkeys(w.directory for w in written if w.directory is not None):
+            sync_directory(directory)
         try:
             self.ledger.record_entries([entry_for(w.meta, w.table, w.size) for w in written])
         except Exception as exc:  # the file is the truth; QA reads its footer if the entry is lost
@@ -181,6 +185,8 @@ class LakeWriter:
 
     def _merge_current(self, path: str, table: pa.Table, meta: DayMeta) -> tuple[pa.Table, DayMeta]:
         """`table` plus what the current file holds outside `meta`'s window (see merge_stored)."""
+        if isinstance(self._fs, LocalFileSystem) and not os.path.exists(path):
+            return table, meta  # the common case of a new day, without an exception's cost
         try:
             data = self._fs.cat_file(path)
         except FileNotFoundError:
