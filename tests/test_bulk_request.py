@@ -126,7 +126,12 @@ def test_the_dag_builds_the_request_the_cli_parses(tmp_path: Path) -> None:
         ),
         (
             ("ccxt", "binance", "spot", "trades", "v7"),
-            "--data_type 'trades' is not supported yet; supported: ohlcv",
+            "--data_type 'trades' is not supported yet; supported: ohlcv, mark_price, index_price, "
+            "premium_index, funding_rate",
+        ),
+        (
+            ("binance", "binance", "spot", "mark_price", "v7"),
+            "--data_type 'mark_price' exists for futures only, not 'spot'; spot has: ohlcv",
         ),
     ],
 )

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from candlelake.lake.aligned import read_aligned
     from candlelake.lake.reader import read
     from candlelake.lake.sql import sql
 
-__all__ = ["__version__", "read", "sql"]
+__all__ = ["__version__", "read", "read_aligned", "sql"]
 
 
 def __getattr__(name: str) -> Any:
@@ -21,6 +22,10 @@ def __getattr__(name: str) -> Any:
         from candlelake.lake.reader import read
 
         return read
+    if name == "read_aligned":
+        from candlelake.lake.aligned import read_aligned
+
+        return read_aligned
     if name == "sql":
         from candlelake.lake.sql import sql
 

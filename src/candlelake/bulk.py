@@ -20,15 +20,19 @@ from typing import Any
 
 from candlelake.errors import UsageError
 from candlelake.markets import (
-    DATA_TYPES,
-    SUPPORTED_DATA_TYPES,
     ArchivePeriod,
     DataType,
     Exchange,
+    Interval,
     Market,
     Vendor,
+    check_action_tag,
+    check_data_type_market,
     check_exchange_market,
+    check_market_interval,
+    parse_data_type,
     parse_exchange,
+    parse_interval,
     parse_market,
     parse_period,
     parse_vendor,
@@ -64,6 +68,7 @@ class BulkRequest:
     pq_save_mode: str = "append"
     bid_ask_depth: int = 10
     download_period: ArchivePeriod | None = None
+    interval: Interval = "1m"  # the kline interval; the action tag must name it
     secret_name: str | None = None
     rest_url: str | None = None
     archive_url: str | None = None
@@ -97,13 +102,7 @@ class BulkRequest:
 
     def check(self) -> None:
         """Raise UsageError, naming the value and what is allowed, for the first bad field."""
-        if self.data_type not in SUPPORTED_DATA_TYPES:
-            if self.data_type in DATA_TYPES:
-                raise UsageError(
-                    f"--data_type {self.data_type!r} is not supported yet; "
-                    f"supported: {', '.join(SUPPORTED_DATA_TYPES)}"
-                )
-            raise UsageError(f"unknown --data_type {self.data_type!r}; allowed: {', '.join(DATA_TYPES)}")
+        parse_data_type(self.data_type)
         if self.pq_save_mode not in PQ_SAVE_MODES:
             raise UsageError(f"bad --pq_save_mode {self.pq_save_mode!r}; allowed: {', '.join(PQ_SAVE_MODES)}")
         if self.data_format not in DATA_FORMATS:
@@ -125,6 +124,9 @@ class BulkRequest:
         parse_exchange(self.exchange_id)
         parse_market(self.contract_type)
         check_exchange_market(self.exchange_id, self.contract_type, self.vendor)
+        check_data_type_market(self.data_type, self.contract_type, self.exchange_id)
+        check_market_interval(self.contract_type, parse_interval(self.interval), self.exchange_id)
+        check_action_tag(self.action_tag, self.interval)
 
     def to_argv(self, literal: Callable[[str], str] = str) -> list[str]:
         """The arguments after `download-bulk`, an argv list (never a shell string).

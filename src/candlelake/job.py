@@ -6,7 +6,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from candlelake.errors import UsageError
-from candlelake.markets import ArchivePeriod, Exchange, Market, Vendor, check_symbol
+from candlelake.markets import (
+    ArchivePeriod,
+    DataType,
+    Exchange,
+    Interval,
+    Market,
+    Vendor,
+    check_market_interval,
+    check_symbol,
+    parse_interval,
+)
 from candlelake.settings import RestSettings
 from candlelake.signature import DatasetSignature
 from candlelake.timeutil import Window
@@ -37,6 +47,15 @@ class DownloadJob:
     download_period: ArchivePeriod | None = None
     refresh_changed: bool = False
     verify_sample: int = 0
+    interval: Interval = "1m"
+
+    def __post_init__(self) -> None:
+        check_market_interval(self.market, parse_interval(self.interval), self.exchange_id)
+
+    @property
+    def data_type(self) -> DataType:
+        """The kind of data downloaded: the signature's `data_type` token (checked when built)."""
+        return self.signature.data_type  # type: ignore[return-value]
 
     @property
     def full_klines(self) -> bool:

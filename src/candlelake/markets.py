@@ -1,4 +1,4 @@
-"""The closed vocabularies, defined once: vendors, exchanges, markets, data types, archive periods.
+"""The closed vocabularies, defined once: vendors, exchanges, markets, data types, intervals, periods.
 
 Each is a `Literal` whose allowed values come from `get_args`, so the CLI, the DAG factory,
 the job model and the planner check against the same tuple. The market has one name in code,
@@ -35,10 +35,51 @@ EXCHANGE_MARKETS: dict[Exchange, tuple[Market, ...]] = {
     "binanceus": ("spot",),
 }
 
-# Upstream's data types; only `ohlcv` is downloaded so far.
-DataType = Literal["ohlcv", "bid_ask", "trades"]
+# Upstream's data types (`ohlcv`, `bid_ask`, `trades`) and Binance's derivative series:
+# the mark, index and premium-index price klines and the funding rate history.
+DataType = Literal["ohlcv", "bid_ask", "trades", "mark_price", "index_price", "premium_index", "funding_rate"]
 DATA_TYPES: tuple[DataType, ...] = get_args(DataType)
-SUPPORTED_DATA_TYPES: tuple[DataType, ...] = ("ohlcv",)
+# Klines-shaped series of a derivatives market: one bar per interval, volume fields unused.
+PRICE_KLINE_TYPES: tuple[DataType, ...] = ("mark_price", "index_price", "premium_index")
+# Every data type stored one row per bar (the kline path of the engine).
+KLINE_DATA_TYPES: tuple[DataType, ...] = ("ohlcv", *PRICE_KLINE_TYPES)
+# What the engine downloads; a kind joins once its sources and storage are in.
+SUPPORTED_DATA_TYPES: tuple[DataType, ...] = (*KLINE_DATA_TYPES, "funding_rate")
+# Markets with a mark price and funding: every market but spot (USD-M today; any
+# derivatives market added to `Market` gets them too).
+DERIVATIVE_MARKETS: tuple[Market, ...] = tuple(m for m in MARKETS if m != "spot")
+
+# Every kline interval Binance serves (REST `interval`, case-sensitive: `1m` minute, `1M` month).
+Interval = Literal[
+    "1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M"
+]  # fmt: skip
+INTERVALS: tuple[Interval, ...] = get_args(Interval)
+# Binance serves 1s klines for spot only (binance.md §2.1: futures lack `1s`).
+MARKET_INTERVALS: dict[Market, tuple[Interval, ...]] = {
+    market: INTERVALS if market == "spot" else tuple(i for i in INTERVALS if i != "1s") for market in MARKETS
+}
+# Bars longer than a day are stored one file per (symbol, month) instead of per (symbol, day).
+MONTHLY_PARTITIONED: tuple[Interval, ...] = ("3d", "1w", "1M")
+# The signature's `action_tag` for each interval, in upstream's style (`downloaded_1min`,
+# `downloaded_1sec`); docs/lake.md lists them.
+INTERVAL_ACTION_TAGS: dict[Interval, str] = {
+    "1s": "downloaded_1sec",
+    "1m": "downloaded_1min",
+    "3m": "downloaded_3min",
+    "5m": "downloaded_5min",
+    "15m": "downloaded_15min",
+    "30m": "downloaded_30min",
+    "1h": "downloaded_1hour",
+    "2h": "downloaded_2hour",
+    "4h": "downloaded_4hour",
+    "6h": "downloaded_6hour",
+    "8h": "downloaded_8hour",
+    "12h": "downloaded_12hour",
+    "1d": "downloaded_1day",
+    "3d": "downloaded_3day",
+    "1w": "downloaded_1week",
+    "1M": "downloaded_1month",
+}
 
 ArchivePeriod = Literal["daily", "monthly"]
 ARCHIVE_PERIODS: tuple[ArchivePeriod, ...] = get_args(ArchivePeriod)
@@ -76,6 +117,69 @@ def check_exchange_market(exchange: Exchange, market: Market, vendor: Vendor = "
         raise UsageError(
             f"vendor 'binance' (Binance's own archive) is for exchange binance only, not {exchange!r}; "
             "use --vendor ccxt"
+        )
+
+
+def parse_interval(value: str) -> Interval:
+    """`--interval`: one of Binance's kline intervals, spelled as Binance spells them."""
+    return one_of(value, INTERVALS, "interval")
+
+
+def check_market_interval(market: Market, interval: Interval, exchange: Exchange = "binance") -> None:
+    """A usage error unless `market` has klines of `interval` (1s is spot only).
+
+    Intervals other than 1m are downloaded from Binance only (its own REST client and archive).
+    """
+    allowed = MARKET_INTERVALS[market]
+    if interval not in allowed:
+        raise UsageError(
+            f"interval {interval!r} is not served for market {market!r}; allowed: {', '.join(allowed)}"
+        )
+    if interval != "1m" and exchange != "binance":
+        raise UsageError(
+            f"--interval {interval!r} is downloaded from exchange binance only, not {exchange!r}"
+        )
+
+
+def check_action_tag(action_tag: str, interval: Interval) -> None:
+    """The signature's action tag must name the interval downloaded.
+
+    For 1m, upstream's other 1-minute tags stay allowed (as before); for any other
+    interval the tag is exactly `INTERVAL_ACTION_TAGS[interval]`, so a dataset's name
+    always says what its bars are.
+    """
+    expected = INTERVAL_ACTION_TAGS[interval]
+    interval_tags = set(INTERVAL_ACTION_TAGS.values())
+    if action_tag == expected or (interval == "1m" and action_tag not in interval_tags):
+        return
+    raise UsageError(f"--action_tag {action_tag!r} does not match --interval {interval}; use {expected}")
+
+
+def data_type_markets(data_type: DataType) -> tuple[Market, ...]:
+    """The markets `data_type` is downloaded for: OHLCV everywhere, the rest on derivatives."""
+    return MARKETS if data_type == "ohlcv" else DERIVATIVE_MARKETS
+
+
+def parse_data_type(value: str) -> DataType:
+    """`--data_type`: a data type candlelake downloads, else a UsageError naming it."""
+    if value in DATA_TYPES and value not in SUPPORTED_DATA_TYPES:
+        supported = ", ".join(SUPPORTED_DATA_TYPES)
+        raise UsageError(f"--data_type {value!r} is not supported yet; supported: {supported}")
+    return one_of(value, DATA_TYPES, "--data_type")
+
+
+def check_data_type_market(data_type: DataType, market: Market, exchange: Exchange) -> None:
+    """A usage error unless `exchange` publishes `data_type` for `market`."""
+    markets = data_type_markets(data_type)
+    if market not in markets:
+        served = ", ".join(t for t in SUPPORTED_DATA_TYPES if market in data_type_markets(t))
+        raise UsageError(
+            f"--data_type {data_type!r} exists for {', '.join(markets)} only, not {market!r}; "
+            f"{market} has: {served}"
+        )
+    if data_type != "ohlcv" and exchange != "binance":
+        raise UsageError(
+            f"--data_type {data_type!r} is downloaded from exchange binance only, not {exchange!r}"
         )
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 from typing import Final
 
 from candlelake.errors import UsageError
-from candlelake.markets import DATA_TYPES
+from candlelake.markets import DATA_TYPES, INTERVAL_ACTION_TAGS
 from candlelake.universe import ALL_UNIVERSE, VENDOR_LISTS, list_versions, universe_label, universe_token
 
 __all__ = ["ALLOWED_VALUES", "ALL_UNIVERSE", "TOKENS", "DatasetSignature", "universe_label", "universe_token"]
@@ -55,6 +55,8 @@ ALLOWED_VALUES: Final[dict[str, tuple[str, ...]]] = {
         "archived_250ms",
         "archived_200ms",
         "resampled_10sec",
+        # candlelake's tags for the other kline intervals (markets.INTERVAL_ACTION_TAGS).
+        *(tag for tag in INTERVAL_ACTION_TAGS.values() if tag not in ("downloaded_1sec", "downloaded_1min")),
     ),
     "data_format": ("parquet", "csv", "postgres"),
     "data_type": DATA_TYPES,

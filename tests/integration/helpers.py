@@ -51,9 +51,13 @@ def run_cli(args: list[str]) -> int:
     return main(args)
 
 
-def expected_rows(cfg: SimConfig, market: str, symbol: str, start_ms: int, end_ms: int) -> list[list]:
+def expected_rows(
+    cfg: SimConfig, market: str, symbol: str, start_ms: int, end_ms: int, interval: str = "1m"
+) -> list[list]:
     """Closed candles the exchange has for `[start_ms, end_ms)` (truth is end-inclusive)."""
-    return truth.klines(cfg, market=market, symbol=symbol, start_ms=start_ms, end_ms=end_ms - 1)
+    return truth.klines(
+        cfg, market=market, symbol=symbol, start_ms=start_ms, end_ms=end_ms - 1, interval=interval
+    )
 
 
 def day_ms(day: str) -> tuple[int, int]:

@@ -25,9 +25,13 @@ from candlelake.job import DownloadJob, unique
 from candlelake.lake.storage import ensure_local_writable
 from candlelake.markets import (
     EXCHANGES,
+    INTERVAL_ACTION_TAGS,
+    INTERVALS,
     check_exchange_market,
+    check_market_interval,
     check_symbol,
     parse_exchange,
+    parse_interval,
     parse_market,
     parse_period,
     parse_vendor,
@@ -135,7 +139,7 @@ def _foreign_files(job: DownloadJob, report: RunReport) -> list[str]:
     from candlelake.lake.storage import DatasetLocation, unreachable, url_of
     from candlelake.timeutil import from_ms
 
-    if not report.symbols:
+    if not report.symbols or job.data_type == "funding_rate":  # month files, not day files
         return []
     location = DatasetLocation(report.dataset, aws_profile=job.aws_profile, endpoint_url=job.s3_endpoint_url)
     fs, root = location.filesystem()
@@ -166,6 +170,9 @@ ConcurrencyOption = Annotated[
     int, typer.Option("--concurrency", min=1, max=64, help="Requests and archive files in flight.")
 ]
 ForceOption = Annotated[bool, typer.Option("--force", help="Re-download days already complete.")]
+IntervalOption = Annotated[
+    str, typer.Option("--interval", help=f"Kline interval: {', '.join(INTERVALS)} (1s: spot only).")
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -197,7 +204,14 @@ def download_bulk(
     universe: Annotated[
         str, typer.Option("--universe", help="Shipped universe version (v7, v7.3) or all trading symbols.")
     ],
-    data_type: Annotated[str, typer.Option("--data_type", help="ohlcv (bid_ask and trades: not yet).")],
+    data_type: Annotated[
+        str,
+        typer.Option(
+            "--data_type",
+            help="ohlcv; futures also mark_price, index_price, premium_index, funding_rate "
+            "(bid_ask, trades: not yet).",
+        ),
+    ],
     contract_type: Annotated[
         str, typer.Option("--contract_type", help="spot or futures (USDT-margined perpetuals).")
     ],
@@ -233,6 +247,7 @@ def download_bulk(
     download_period: Annotated[
         str | None, typer.Option("--download_period", help="Vendor binance archive files: daily or monthly.")
     ] = None,
+    interval: IntervalOption = "1m",
     secret_name: Annotated[
         str | None, typer.Option("--secret_name", help="Upstream's API-key secret; unused (public data).")
     ] = None,
@@ -298,6 +313,7 @@ def download_friendly(
         typer.Option("--archive-url", help="Archive base URL (env CANDLELAKE_BINANCE_ARCHIVE_URL)."),
     ] = None,
     download_period: Annotated[str | None, typer.Option("--download-period", help="daily or monthly")] = None,
+    interval: IntervalOption = "1m",
     no_archive: Annotated[bool, typer.Option("--no-archive", help="Vendor binance: use REST only.")] = False,
     refresh_changed: Annotated[
         bool, typer.Option("--refresh-changed", help="Re-ingest archive days whose file was replaced.")
@@ -327,6 +343,8 @@ def download_friendly(
     vendor_v = parse_vendor(vendor)
     exchange_id = parse_exchange(exchange)
     check_exchange_market(exchange_id, mkt, vendor_v)
+    interval_v = parse_interval(interval)
+    check_market_interval(mkt, interval_v, exchange_id)
     if (universe is None) == (symbols is None):
         raise UsageError("give exactly one of --universe or --symbols")
     check_local_endpoint(lake, s3_endpoint_url, "--s3-endpoint-url")
@@ -344,7 +362,7 @@ def download_friendly(
         chosen = resolve_symbols(universe, exchange_id, vendor_v, None)
         universe_name = universe
     signature = DatasetSignature.parse(
-        f"bulk.manual.downloaded_1min.parquet.ohlcv.{mkt}.{universe_token(universe_name)}."
+        f"bulk.manual.{INTERVAL_ACTION_TAGS[interval_v]}.parquet.ohlcv.{mkt}.{universe_token(universe_name)}."
         f"{vendor_v}.{exchange_id}.v1_0_0"
     )
     job = DownloadJob(
@@ -365,6 +383,7 @@ def download_friendly(
         download_period=parse_period(download_period),
         refresh_changed=refresh_changed,
         verify_sample=verify_sample,
+        interval=interval_v,
     )
     code = run_job(job, report_json=report_json, assert_missing=assert_on_missing_data)
     raise typer.Exit(code)

@@ -66,6 +66,7 @@ def bulk_job(request: BulkRequest) -> DownloadJob:
         download_period=request.download_period,
         refresh_changed=request.refresh_changed,
         verify_sample=request.verify_sample,
+        interval=request.interval,
     )
 
 

@@ -27,7 +27,7 @@ from candlelake.job import DownloadJob, symbols_for, unique
 from candlelake.lake import LakeWriter, open_dataset
 from candlelake.lake.storage import unreachable
 from candlelake.markets import to_exchange_id
-from candlelake.plan.archive import REAL_ARCHIVE_URL
+from candlelake.plan.archive import BINANCE_DATASETS, REAL_ARCHIVE_URL
 from candlelake.plan.days import (
     PlanOptions,
     SymbolPlan,
@@ -71,21 +71,28 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
     await asyncio.to_thread(writer.check_writable)
     uses_archive = job.vendor == "binance" and job.use_archive
     options = PlanOptions(
-        job.market, job.force, uses_archive, job.archive_url or REAL_ARCHIVE_URL, job.download_period
+        job.market,
+        job.force,
+        uses_archive,
+        job.archive_url or REAL_ARCHIVE_URL,
+        job.download_period,
+        dataset=BINANCE_DATASETS[job.data_type],
+        interval=job.interval,
     )
+    grid = options.grid
     heartbeat = asyncio.create_task(_heartbeat(progress, started))
     async with AsyncExitStack() as stack:
         stack.callback(heartbeat.cancel)
-        rest = open_rest(job.exchange_id, job.market, job.rest)
+        rest = open_rest(job.exchange_id, job.market, job.rest, job.data_type, job.interval)
         await stack.enter_async_context(rest)
         info = await rest.exchange_info()
-        window = clamp_window(job.window, rest.server_now_ms())
-        if window.minutes == 0:
-            log.warning("nothing to download: the window starts after the last closed minute")
-        report = RunReport(location.url, job.market, window, job.window.end_ms)
-        symbols = _symbols(job, info)
+        window = clamp_window(job.window, rest.server_now_ms(), grid)
+        if grid.count(window) == 0:
+            log.warning("nothing to download: the window holds no closed %s bar", job.interval)
+        report = RunReport(location.url, job.market, window, job.window.end_ms, interval=job.interval)
+        symbols = job_symbols(job, info)
         scheduler = Scheduler(job.concurrency)
-        rest_source = BinanceRestSource(rest, info, scheduler, full=job.full_klines)
+        rest_source = BinanceRestSource(rest, info, scheduler, full=job.full_klines, grid=grid)
         source: Source = rest_source
         archive = None
         if uses_archive:
@@ -104,11 +111,12 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
             progress=progress,
             counters=lambda: (rest.budget.total_weight if rest.budget else 0, rest.stats.retries),
             stop=scheduler.stop,
+            grid=grid,
         )
         try:
             today = from_ms(rest.server_now_ms()).date()
             plans = await _plan_all(symbols, window, writer, archive, options, today, job, rest)
-            report.symbols = [SymbolReport(plan.symbol) for plan in plans]
+            report.symbols = [SymbolReport(plan.symbol, interval=job.interval) for plan in plans]
             progress.start(sum(len(plan.windows) for plan in plans))
             for plan, symbol_report in zip(plans, report.symbols, strict=True):
                 sink.open(plan, symbol_report)
@@ -159,7 +167,7 @@ async def _heartbeat(progress: Progress, started: float) -> None:
         progress.heartbeat(time.monotonic() - started)
 
 
-def _symbols(job: DownloadJob, info: Mapping[str, SymbolInfo]) -> tuple[str, ...]:
+def job_symbols(job: DownloadJob, info: Mapping[str, SymbolInfo]) -> tuple[str, ...]:
     """The job's symbols; `--universe all` is every trading symbol of exchangeInfo."""
     symbols = job.symbols
     if job.all_symbols:
@@ -189,7 +197,7 @@ async def _plan_all(
     """Plan every symbol. Listing the lake is a round trip per symbol and month on S3, so a
     few symbols are planned at a time."""
     slots = asyncio.Semaphore(job.concurrency)
-    days = window.days()
+    days = options.grid.partitions(window)
 
     async def plan(symbol: str) -> SymbolPlan:
         async with slots:

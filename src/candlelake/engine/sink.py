@@ -14,6 +14,7 @@ from typing import TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from candlelake.bars import MINUTE_GRID, BarGrid
 from candlelake.errors import StorageUnreachable, TerminalError
 from candlelake.lake import DayMeta, LakeWriter
 from candlelake.lake.storage import reason_of, unreachable
@@ -44,8 +45,10 @@ class DaySink:
         writes: int = 4,
         stop: Callable[[TerminalError], None] | None = None,  # ends the run's fetching
         storage_failures: int = STORAGE_FAILURES,
+        grid: BarGrid = MINUTE_GRID,
     ) -> None:
         self.writer = writer
+        self.grid = grid
         self.exchange_id = exchange_id
         self.progress = progress
         self.counters = counters
@@ -200,11 +203,13 @@ class DaySink:
 
     async def _gaps(self, day: FinishedDay, valid: Validated) -> list[Gap]:
         present = valid.table.column("timestamp").to_numpy()
-        if len(present) >= day.window.minutes:
+        if len(present) >= self.grid.count(day.window):
             return []
         lifecycle = await day.lifecycle() if day.lifecycle is not None else Lifecycle()
         invalid = [(p.timestamp, p.reason) for p in valid.problems]
-        return find_gaps(day.window, present, lifecycle, failures=day.failures, invalid=invalid)
+        return find_gaps(
+            day.window, present, lifecycle, failures=day.failures, invalid=invalid, grid=self.grid
+        )
 
     def _validate(self, day: FinishedDay) -> Validated:
         table = day.table
@@ -213,7 +218,7 @@ class DaySink:
             # Some requests failed: keep what the lake already had for those minutes rather
             # than replacing good rows with nothing.
             table = with_stored_rows(table, self.writer.read_day(day.symbol, day.day), day.failures)
-        return validate_klines(table, day.window)
+        return validate_klines(table, day.window, self.grid)
 
     def _write(
         self, writes: Sequence[DayWrite], empty: Sequence[tuple[FinishedDay, list[Gap]]]

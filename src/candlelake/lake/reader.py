@@ -23,12 +23,14 @@ from candlelake.errors import UsageError
 from candlelake.lake import layout
 from candlelake.lake.catalog import resolve
 from candlelake.lake.foreign import is_foreign, one_row_per_minute
+from candlelake.lake.funding import read_funding
 from candlelake.lake.integrity import OnError, drop_repeats, readable_files
 from candlelake.lake.listing import list_names
 from candlelake.lake.resample import resample
 from candlelake.lake.schema import PARTITION_SCHEMA, lake_schema
 from candlelake.lake.storage import DatasetLocation
 from candlelake.markets import check_symbol
+from candlelake.signature import DatasetSignature
 from candlelake.timeutil import DAY_MS, from_ms, parse_timestamp, to_ms
 
 TimeLike = dt.datetime | dt.date | str | int | pd.Timestamp
@@ -126,6 +128,11 @@ def read(
     fs, root = location.filesystem()
     if not fs.isdir(root):
         raise UsageError(f"no dataset at {location.url}")
+    if data_type_of(location.url) == "funding_rate":
+        if interval is not None:
+            raise UsageError("interval applies to candles, not to funding settlements")
+        table = read_funding(location, wanted, start_ms, end_ms, columns)
+        return table if as_ == "arrow" else to_pandas(table)
     files = select_files(fs, root, wanted, start_ms, end_ms)
     table = _scan(fs, root, files, wanted, start_ms, end_ms, columns, on_error)
     if interval is not None:
@@ -133,6 +140,14 @@ def read(
     if as_ == "arrow":
         return table
     return to_pandas(table)
+
+
+def data_type_of(url: str) -> str | None:
+    """The `data_type` token of a dataset root's path, None if it is not a signature path."""
+    try:
+        return DatasetSignature.from_path(url).data_type
+    except UsageError:
+        return None
 
 
 def to_pandas(table: pa.Table) -> pd.DataFrame:

@@ -2,7 +2,12 @@
 
 Layout (binance.md §4.1)::
 
-    {base}/data/{spot|futures/um}/{daily|monthly}/klines/{SYM}/{interval}/{SYM}-{interval}-{label}.zip
+    {base}/data/{spot|futures/um}/{daily|monthly}/{dataset}/{SYM}/{interval}/{SYM}-{interval}-{label}.zip
+
+(the interval `1M` is spelled `1mo` there)
+
+where `dataset` is `klines`, or for futures `markPriceKlines`, `indexPriceKlines`,
+`premiumIndexKlines` (`BINANCE_DATASETS`).
 
 Publication (binance.md §4.4): a daily file appears some hours after its day ends, a
 monthly file days (up to about two weeks) after its month ends. A day that cannot have
@@ -17,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import groupby
 
-from candlelake.markets import ArchivePeriod, Market, to_exchange_id
+from candlelake.markets import MONTHLY_PARTITIONED, ArchivePeriod, DataType, Market, to_exchange_id
 
 REAL_ARCHIVE_URL = "https://data.binance.vision"
 ENV_ARCHIVE_URL = "CANDLELAKE_BINANCE_ARCHIVE_URL"
@@ -31,6 +36,19 @@ DAILY_MIN_AGE_DAYS = 1
 MONTHLY_MIN_AGE_DAYS = 15
 
 _MARKET_PATH: dict[str, str] = {"spot": "spot", "futures": "futures/um"}
+# The archive spells the month interval `1mo` (binance.md §4.1); REST spells it `1M`.
+_ARCHIVE_INTERVAL: dict[str, str] = {"1M": "1mo"}
+# Intervals with daily files (binance.md §4.1); 3d, 1w and 1mo have monthly files only.
+DAILY_FILE_INTERVALS = ("1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d")
+
+# Binance's name of each data type: its archive folder, and its REST endpoint under /fapi/v1.
+BINANCE_DATASETS: dict[DataType, str] = {
+    "ohlcv": "klines",
+    "mark_price": "markPriceKlines",
+    "index_price": "indexPriceKlines",
+    "premium_index": "premiumIndexKlines",
+    "funding_rate": "fundingRate",
+}
 
 
 @dataclass(frozen=True)
@@ -43,6 +61,8 @@ class ArchiveFile:
     label: str  # "2024-01" (monthly) or "2024-01-05" (daily)
     days: tuple[date, ...]
     url: str  # the .zip URL; the checksum is at url + ".CHECKSUM"
+    interval: str = "1m"
+    dataset: str = "klines"  # BINANCE_DATASETS: klines, markPriceKlines, ...
 
     @property
     def checksum_url(self) -> str:
@@ -60,6 +80,7 @@ def archive_url(
     symbol: str,
     label: str,
     interval: str = "1m",
+    dataset: str = "klines",
 ) -> str:
     """The .zip URL of one kline archive file; `symbol` is `BASE_QUOTE`."""
     if market not in _MARKET_PATH:
@@ -68,7 +89,16 @@ def archive_url(
         raise ValueError(f"unknown archive period {period!r}")
     sym = to_exchange_id(symbol)
     root = base_url.rstrip("/")
-    return f"{root}/data/{_MARKET_PATH[market]}/{period}/klines/{sym}/{interval}/{sym}-{interval}-{label}.zip"
+    name = _ARCHIVE_INTERVAL.get(interval, interval)
+    return f"{root}/data/{_MARKET_PATH[market]}/{period}/{dataset}/{sym}/{name}/{sym}-{name}-{label}.zip"
+
+
+def funding_archive_url(base_url: str, market: Market, symbol: str, label: str) -> str:
+    """The monthly funding file: `.../monthly/fundingRate/SYM/SYM-fundingRate-YYYY-MM.zip`
+    (no interval folder; the archive has no daily funding files)."""
+    sym = to_exchange_id(symbol)
+    root = base_url.rstrip("/")
+    return f"{root}/data/{_MARKET_PATH[market]}/monthly/fundingRate/{sym}/{sym}-fundingRate-{label}.zip"
 
 
 def plan_archive_files(
@@ -81,6 +111,8 @@ def plan_archive_files(
     download_period: ArchivePeriod | None = None,
     daily_min_age_days: int = DAILY_MIN_AGE_DAYS,
     monthly_min_age_days: int = MONTHLY_MIN_AGE_DAYS,
+    interval: str = "1m",
+    dataset: str = "klines",
 ) -> list[ArchiveFile]:
     """Plan the archive files for `days` (any order, duplicates ignored), sorted by first day.
 
@@ -92,9 +124,19 @@ def plan_archive_files(
     monthly file for every month that has ended, even partly requested ones (the file's
     `days` are just the requested days of it); a month that has not ended has no monthly
     file, so its ended days still come from daily files rather than all going to REST.
+
+    Intervals stored by month (3d, 1w, 1M) pass the first day of each month: every ended
+    month comes from its monthly file, the only file these intervals have.
     """
     wanted = sorted(set(days))
     files: list[ArchiveFile] = []
+    if interval in MONTHLY_PARTITIONED:
+        for first in wanted:
+            if today >= _first_of_next_month(first.year, first.month):
+                label = f"{first.year:04d}-{first.month:02d}"
+                url = archive_url(base_url, market, "monthly", symbol, label, interval, dataset=dataset)
+                files.append(ArchiveFile(market, symbol, "monthly", label, (first,), url, interval, dataset))
+        return files
     for (year, month), group in groupby(wanted, key=lambda d: (d.year, d.month)):
         month_days = list(group)
         next_month = _first_of_next_month(year, month)
@@ -109,22 +151,28 @@ def plan_archive_files(
             raise ValueError(f"unknown download period {download_period!r}")
         if use_monthly:
             label = f"{year:04d}-{month:02d}"
-            url = archive_url(base_url, market, "monthly", symbol, label)
-            files.append(ArchiveFile(market, symbol, "monthly", label, tuple(month_days), url))
+            url = archive_url(base_url, market, "monthly", symbol, label, interval, dataset=dataset)
+            files.append(
+                ArchiveFile(market, symbol, "monthly", label, tuple(month_days), url, interval, dataset)
+            )
             continue
         for day in month_days:
             if (today - day).days < daily_min_age_days:
                 continue
             label = day.isoformat()
-            url = archive_url(base_url, market, "daily", symbol, label)
-            files.append(ArchiveFile(market, symbol, "daily", label, (day,), url))
+            url = archive_url(base_url, market, "daily", symbol, label, interval, dataset=dataset)
+            files.append(ArchiveFile(market, symbol, "daily", label, (day,), url, interval, dataset))
     return files
 
 
 def as_daily_files(file: ArchiveFile, *, base_url: str) -> list[ArchiveFile]:
-    """The daily files for the days of `file`: the fallback for a missing or incomplete monthly file."""
+    """The daily files for the days of `file`: the fallback for a missing or incomplete monthly file.
+
+    None for an interval that has monthly files only."""
     if file.period == "daily":
         return [file]
+    if file.interval not in DAILY_FILE_INTERVALS:
+        return []
     return [
         ArchiveFile(
             file.market,
@@ -132,7 +180,17 @@ def as_daily_files(file: ArchiveFile, *, base_url: str) -> list[ArchiveFile]:
             "daily",
             day.isoformat(),
             (day,),
-            archive_url(base_url, file.market, "daily", file.symbol, day.isoformat()),
+            archive_url(
+                base_url,
+                file.market,
+                "daily",
+                file.symbol,
+                day.isoformat(),
+                file.interval,
+                dataset=file.dataset,
+            ),
+            file.interval,
+            file.dataset,
         )
         for day in file.days
     ]

@@ -11,10 +11,11 @@ import datetime as dt
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from candlelake.bars import MINUTE_GRID, BarGrid, grid_of
 from candlelake.lake.schema import DayMeta
-from candlelake.markets import ArchivePeriod, Market
+from candlelake.markets import ArchivePeriod, Interval, Market
 from candlelake.plan.archive import REAL_ARCHIVE_URL, ArchiveFile, archive_url, plan_archive_files
-from candlelake.timeutil import Window, day_window, floor_minute, fmt_ms, from_ms
+from candlelake.timeutil import Window, fmt_ms
 from candlelake.validate.gaps import Gap
 
 
@@ -27,12 +28,20 @@ class PlanOptions:
     use_archive: bool = False  # whole days come from data.binance.vision files first
     archive_url: str = REAL_ARCHIVE_URL
     download_period: ArchivePeriod | None = None
+    dataset: str = "klines"  # the archive folder of the data type (plan/archive.py BINANCE_DATASETS)
+    interval: Interval = "1m"
+
+    @property
+    def grid(self) -> BarGrid:
+        return grid_of(self.interval)
 
 
 @dataclass(frozen=True)
 class SymbolPlan:
     """What to fetch for one symbol.
 
+    The "days" are the partitions of the interval (plan.grid): UTC days, or for bars longer
+    than a day the first day of each month.
     `windows` maps each day to fetch to the part of it to fetch; it is wider than the
     requested window when the day's stored file covers more, so the rewrite keeps those
     rows. Every day of `windows` is covered by exactly one of `archive_files` (whole days)
@@ -52,10 +61,15 @@ class SymbolPlan:
         return sorted(self.windows)
 
 
-def clamp_window(window: Window, now_ms: int) -> Window:
-    """Keep only closed candles: a candle opening at t is closed once t + 1 min <= now."""
-    end = min(window.end_ms, floor_minute(now_ms))
-    return Window(window.start_ms, max(window.start_ms, end))
+def clamp_window(window: Window, now_ms: int, grid: BarGrid = MINUTE_GRID) -> Window:
+    """Snap `window` to `grid` and keep only closed bars (a bar is closed once it ends <= now).
+
+    Both ends move to the next open time, which keeps the same bars opening in the window
+    and lets every page and partition window start and end on the grid.
+    """
+    start = grid.ceil(window.start_ms)
+    end = min(grid.ceil(window.end_ms), grid.floor(now_ms))
+    return Window(start, max(start, end))
 
 
 def plan_symbol(
@@ -74,15 +88,19 @@ def plan_symbol(
     are fetched again as if absent. Days wholly before `listed_ms` (the symbol's first
     candle) are not fetched: they are excluded as not listed yet.
     """
+    grid = options.grid
     windows: dict[dt.date, Window] = {}
     kept: dict[dt.date, DayMeta] = {}
     skipped: list[dt.date] = []
     skipped_gaps: list[Gap] = []
-    for day in window.days():
-        covered = day_window(day).intersect(window)
+    for day in grid.partitions(window):
+        covered = grid.partition_window(day).intersect(window)
         if covered is None:
             continue
-        if listed_ms is not None and covered.end_ms <= day_window(from_ms(listed_ms).date()).start_ms:
+        if (
+            listed_ms is not None
+            and covered.end_ms <= grid.partition_window(grid.partition(listed_ms)).start_ms
+        ):
             reason = f"not listed yet (first candle {fmt_ms(listed_ms)})"
             skipped_gaps.append(Gap(covered.start_ms, covered.end_ms, "excluded", reason))
             continue
@@ -100,7 +118,7 @@ def plan_symbol(
         windows[day] = covered
     files: list[ArchiveFile] = []
     if options.use_archive:
-        whole_days = [d for d, w in windows.items() if w == day_window(d)]
+        whole_days = [d for d, w in windows.items() if w == grid.partition_window(d)]
         files = plan_archive_files(
             options.archive_url,
             options.market,
@@ -108,6 +126,8 @@ def plan_symbol(
             whole_days,
             today=today,
             download_period=options.download_period,
+            interval=options.interval,
+            dataset=options.dataset,
         )
     archived = {d for f in files for d in f.days}
     spans = contiguous([w for d, w in sorted(windows.items()) if d not in archived])
@@ -125,8 +145,16 @@ def refresh_checks(
             continue
         period: ArchivePeriod = "monthly" if meta.source.startswith("archive:monthly") else "daily"
         label = day.strftime("%Y-%m") if period == "monthly" else day.isoformat()
-        url = archive_url(options.archive_url, options.market, period, symbol, label)
-        file = ArchiveFile(options.market, symbol, period, label, (), url)
+        url = archive_url(
+            options.archive_url,
+            options.market,
+            period,
+            symbol,
+            label,
+            options.interval,
+            dataset=options.dataset,
+        )
+        file = ArchiveFile(options.market, symbol, period, label, (), url, options.interval, options.dataset)
         checks.setdefault(file, []).append((day, meta.archive_sha256))
     return checks
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from candlelake.timeutil import MINUTE_MS, Window
+import numpy as np
+
+from candlelake.bars import MINUTE_GRID, BarGrid
+from candlelake.timeutil import Window
 
 
 @dataclass(frozen=True)
@@ -34,9 +37,9 @@ class EndpointCost:
         """The limit with the most candles per unit of weight (ties go to the larger page)."""
         return max((t.max_limit for t in self.tiers), key=lambda lim: (lim / self.weight(lim), lim))
 
-    def limit_for(self, minutes: int, page_size: int) -> int:
-        """The limit to ask for when only `minutes` candles remain: never above the page size."""
-        return max(1, min(minutes, page_size))
+    def limit_for(self, bars: int, page_size: int) -> int:
+        """The limit to ask for when only `bars` candles remain: never above the page size."""
+        return max(1, min(bars, page_size))
 
 
 # Binance spot GET /api/v3/klines: weight 2 whatever the limit, max 1000.
@@ -82,17 +85,31 @@ class Page:
     weight: int
 
 
-def plan_pages(window: Window, cost: EndpointCost, page_size: int | None = None) -> list[Page]:
-    """Split `window` into consecutive pages of at most `page_size` minutes."""
-    if window.start_ms % MINUTE_MS or window.end_ms % MINUTE_MS:
-        raise ValueError(f"window {window} is not aligned to whole minutes")
+def plan_pages(
+    window: Window, cost: EndpointCost, page_size: int | None = None, grid: BarGrid = MINUTE_GRID
+) -> list[Page]:
+    """Split `window` into consecutive pages of at most `page_size` bars of `grid`.
+
+    `window` starts and ends on the grid (plan.days.clamp_window snaps the run's window).
+    """
+    if not (grid.on_grid(np.asarray([window.start_ms, window.end_ms], dtype=np.int64)).all()):
+        raise ValueError(f"window {window} is not aligned to whole {grid.interval} bars")
     size = page_size or cost.best_page_size()
     pages = []
+    step = grid.step_ms
+    if step is None:  # months: few enough to list
+        opens = grid.opens(window)
+        for lo in range(0, len(opens), size):
+            chunk = opens[lo : lo + size]
+            end = min(window.end_ms, grid.next_open(int(chunk[-1])))
+            limit = cost.limit_for(len(chunk), size)
+            pages.append(Page(Window(int(chunk[0]), end), limit, cost.weight(limit)))
+        return pages
     start = window.start_ms
     while start < window.end_ms:
-        minutes = min(size, (window.end_ms - start) // MINUTE_MS)
-        limit = cost.limit_for(minutes, size)
-        end = start + minutes * MINUTE_MS
+        bars = min(size, (window.end_ms - start) // step)
+        limit = cost.limit_for(bars, size)
+        end = start + bars * step
         pages.append(Page(Window(start, end), limit, cost.weight(limit)))
         start = end
     return pages

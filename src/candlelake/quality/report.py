@@ -1,4 +1,8 @@
-"""What a run did: rows written per symbol and every missing or excluded minute, with reasons."""
+"""What a run did: rows written per symbol and every missing or excluded bar, with reasons.
+
+Bars are minutes for 1m. For other intervals the counts are bars of the interval, and the
+JSON report also gives the minutes those bars span.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from candlelake.bars import grid_of
 from candlelake.timeutil import Window, fmt_ms
 from candlelake.validate.gaps import Gap, merge_gaps
 
@@ -16,6 +21,7 @@ from candlelake.validate.gaps import Gap, merge_gaps
 class SymbolReport:
     symbol: str
     status: str = "trading"
+    interval: str = "1m"
     listed_ms: int | None = None
     delisted_ms: int | None = None
     rows_written: int = 0
@@ -45,6 +51,14 @@ class SymbolReport:
     def excluded_minutes(self) -> int:
         return sum(g.minutes for g in self.excluded)
 
+    @property
+    def missing_bars(self) -> int:
+        return _bars(self.missing, self.interval)
+
+    @property
+    def excluded_bars(self) -> int:
+        return _bars(self.excluded, self.interval)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "symbol": self.symbol,
@@ -56,6 +70,11 @@ class SymbolReport:
             "days_skipped": self.days_skipped,
             "missing_minutes": self.missing_minutes,
             "excluded_minutes": self.excluded_minutes,
+            **(
+                {"missing_bars": self.missing_bars, "excluded_bars": self.excluded_bars}
+                if self.interval != "1m"
+                else {}
+            ),
             "missing": [g.to_dict() for g in self.missing],
             "excluded": [g.to_dict() for g in self.excluded],
             "sources": {d.isoformat(): s for d, s in sorted(self.sources.items())},
@@ -82,6 +101,7 @@ class RunReport:
     interrupted: bool = False  # SIGINT/SIGTERM ended the run early
     # Files in the touched partitions that candlelake did not write (upstream's uuid files).
     foreign: list[str] = field(default_factory=list)
+    interval: str = "1m"
 
     @property
     def clamped(self) -> bool:
@@ -102,6 +122,7 @@ class RunReport:
         return {
             "dataset": self.dataset,
             "market": self.market,
+            "interval": self.interval,
             "window": {"start": fmt_ms(self.window.start_ms), "end_exclusive": fmt_ms(self.window.end_ms)},
             "clamped_from": fmt_ms(self.requested_end_ms) if self.clamped else None,
             "rows_written": self.rows_written,
@@ -148,12 +169,20 @@ class RunReport:
                 f"FOREIGN {len(self.foreign)} upstream file(s) in these partitions, e.g. {self.foreign[0]}; "
                 "read() keeps one row per minute; `candlelake convert-upstream <dataset>` makes day files"
             )
-        missing = sum(s.missing_minutes for s in self.symbols)
-        excluded = sum(s.excluded_minutes for s in self.symbols)
-        clamp = f" (end clamped to last closed minute {fmt_ms(self.window.end_ms)})" if self.clamped else ""
+        missing = sum(s.missing_bars for s in self.symbols)
+        excluded = sum(s.excluded_bars for s in self.symbols)
+        unit = grid_of(self.interval).unit
+        last = "minute" if self.interval == "1m" else f"{self.interval} bar"
+        clamp = f" (end clamped to last closed {last} {fmt_ms(self.window.end_ms)})" if self.clamped else ""
         lines.append(
-            f"done: {len(self.symbols)} symbols, {self.rows_written} rows, {missing} missing minutes, "
-            f"{excluded} excluded minutes, {self.requests} requests, weight {self.weight}, "
+            f"done: {len(self.symbols)} symbols, {self.rows_written} rows, {missing} missing {unit}, "
+            f"{excluded} excluded {unit}, {self.requests} requests, weight {self.weight}, "
             f"{self.retries} retries, {self.elapsed_s:.1f} s{clamp} -> {self.dataset}"
         )
         return lines
+
+
+def _bars(gaps: list[Gap], interval: str) -> int:
+    """The bars of `interval` that open in `gaps`."""
+    grid = grid_of(interval)
+    return sum(grid.count(Window(g.start_ms, g.end_ms)) for g in gaps)

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from candlelake.simulator import funding
 from candlelake.simulator.archive import Archive, parse_key
 from candlelake.simulator.clock import Clock
 from candlelake.simulator.config import SimConfig
@@ -19,12 +20,13 @@ from candlelake.simulator.faults import Fault, FaultPlan, error_body
 from candlelake.simulator.intervals import FUTURES_INTERVALS, SPOT_INTERVALS
 from candlelake.simulator.klines import KlineService
 from candlelake.simulator.market import Market
+from candlelake.simulator.prices import KINDS, PRICE_KINDS, TRADE_KLINES
 from candlelake.simulator.ratelimit import RateLimiter, Verdict, futures_weight, spot_weight
 from candlelake.simulator.requests import client as _client
 from candlelake.simulator.requests import identity as _identity
 from candlelake.simulator.requests import truncate as _truncate
 from candlelake.simulator.stats import Stats
-from candlelake.simulator.symbols import bundled_exchange_info
+from candlelake.simulator.symbols import Symbol, bundled_exchange_info
 from candlelake.simulator.venue_app import add_venue_routes
 
 JSON = "application/json;charset=UTF-8"
@@ -78,6 +80,10 @@ class SimState:
         self.clock = Clock(cfg.clock)
         self.market = Market(cfg)
         self.klines = KlineService(self.market, cfg.rest_cache_mb << 20)
+        # USD-M's mark, index and premium-index klines, each with its own smaller cache.
+        self.price_klines = {
+            kind: KlineService(self.market, cfg.rest_cache_mb << 18, kind) for kind in PRICE_KINDS
+        }
         self.archive = Archive(self.market)
         self.limiter = RateLimiter(cfg)
         self.faults = FaultPlan(cfg)
@@ -160,23 +166,34 @@ def exchange_info(state: SimState, market: str, params: dict[str, str]) -> dict[
     return body
 
 
-def klines_body(state: SimState, market: str, params: dict[str, str]) -> bytes:
-    """Validate like Binance and answer the JSON body of a klines request."""
-    symbol = params.get("symbol")
+def _span(params: dict[str, str]) -> tuple[int | None, int | None, int | None]:
+    """startTime, endTime and limit, each None when not sent."""
+    return _int_param(params, "startTime"), _int_param(params, "endTime"), _int_param(params, "limit")
+
+
+def _visible(state: SimState, market: str, symbol: str, now: int) -> Symbol:
+    sym = state.market.symbols.get(market, symbol)
+    if sym is None or not sym.is_visible(now):
+        raise ApiError(-1121, "Invalid symbol.")
+    return sym
+
+
+def klines_body(state: SimState, market: str, params: dict[str, str], endpoint: str = TRADE_KLINES) -> bytes:
+    """Validate like Binance and answer the JSON body of a klines (or price klines) request."""
+    service = state.price_klines.get(endpoint, state.klines)
+    # indexPriceKlines names the underlying `pair`; the simulator's pair of a perpetual is its symbol.
+    name = "pair" if endpoint == "indexPriceKlines" else "symbol"
+    symbol = params.get(name)
     if not symbol:
-        raise _mandatory("symbol")
+        raise _mandatory(name)
     interval = params.get("interval")
     if not interval:
         raise _mandatory("interval")
-    start = _int_param(params, "startTime")
-    end = _int_param(params, "endTime")
-    limit = _int_param(params, "limit")
+    start, end, limit = _span(params)
     if market in SPOT_API and params.get("timeZone", "0") not in ("0", "+0", "-0", "0:00", "+00:00", "00:00"):
         raise _invalid("timeZone")  # the simulator only builds UTC buckets
     now = state.clock.now_ms()
-    sym = state.market.symbols.get(BUDGET_MARKET[market], symbol)
-    if sym is None or not sym.is_visible(now):
-        raise ApiError(-1121, "Invalid symbol.")
+    sym = _visible(state, BUDGET_MARKET[market], symbol, now)
     if interval not in (SPOT_INTERVALS if market in SPOT_API else FUTURES_INTERVALS):
         raise ApiError(-1120, "Invalid interval.")
     if limit is None:
@@ -195,8 +212,30 @@ def klines_body(state: SimState, market: str, params: dict[str, str]) -> bytes:
         start //= 1000
     if end is not None and end >= 10**15:
         end //= 1000
-    body, _ = state.klines.select(sym, interval, start, end, limit, now)
+    body, _ = service.select(sym, interval, start, end, limit, now)
     return body
+
+
+def funding_body(state: SimState, params: dict[str, str]) -> list[dict[str, object]]:
+    """`GET /fapi/v1/fundingRate`: startTime and endTime inclusive, limit default 100, max 1000."""
+    symbol = params.get("symbol")
+    if not symbol:
+        raise _mandatory("symbol")
+    start, end, limit = _span(params)
+    limit = 100 if limit is None else limit
+    if limit < 1:
+        raise _invalid("limit")
+    limit = min(limit, 1000)
+    now = state.clock.now_ms()
+    sym = _visible(state, "futures", symbol, now)
+    hi = now if end is None else min(end, now)
+    if start is not None and start > hi:
+        return []
+    # Without startTime: the newest `limit`; settlements are at most 8 h apart.
+    lo = start if start is not None else hi - (limit + 1) * 8 * 3_600_000
+    items = [f for f in funding.settlements(state.cfg, sym, lo - 60_000, hi) if lo <= f.time_ms <= hi]
+    items = items[:limit] if start is not None else items[-limit:]
+    return funding.rest_rows(items, symbol)
 
 
 # --- middleware-like pipeline -------------------------------------------------------------------
@@ -375,13 +414,16 @@ async def _dispatch(
 ) -> web.StreamResponse:
     """Route an admitted API request, applying fault injection around the handler."""
     routes = {"ping", "time", "exchangeInfo", "klines"} if budget in BUDGET_MARKET else {"exchangeInfo"}
+    if budget == "futures":
+        routes |= {*PRICE_KINDS, "fundingRate"}
     if request.method != "GET" or endpoint not in routes:
         return web.Response(status=404)
     try:
         params = _params(request)
-        if endpoint == "klines":
+        if endpoint in KINDS:
             market = BUDGET_MARKET[budget]
-            fixed = state.faults.fixed_failure(market, params.get("symbol", ""), identity, attempt)
+            name = params.get("symbol") or params.get("pair", "")
+            fixed = state.faults.fixed_failure(market, name, identity, attempt)
             if fixed is not None:
                 return _fault_response(request, fixed, archive=False)
         fault = state.faults.decide(endpoint, identity, attempt)
@@ -394,8 +436,11 @@ async def _dispatch(
             resp = _json({"serverTime": state.clock.now_ms()})
         elif endpoint == "exchangeInfo":
             resp = _json(exchange_info(state, budget, params))
+        elif endpoint == "fundingRate":
+            resp = _json(funding_body(state, params))
         else:
-            resp = web.Response(body=klines_body(state, budget, params), content_type="application/json")
+            body = klines_body(state, budget, params, endpoint)
+            resp = web.Response(body=body, content_type="application/json")
         if fault is not None and fault.kind == "truncate":
             resp = _truncate(resp)
         return resp

@@ -19,20 +19,31 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
+from candlelake.simulator import funding
 from candlelake.simulator.encode import csv_bytes
 from candlelake.simulator.intervals import MINUTES
 from candlelake.simulator.klines import ByteLRU
 from candlelake.simulator.market import MINUTE_MS, Market, aggregate, day_str
+from candlelake.simulator.prices import KINDS, TRADE_KLINES, derive
 from candlelake.simulator.symbols import Symbol, matches
 
 ARCHIVE_INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d")
 MARKET_DIRS = {"spot": "spot", "futures": "futures/um"}
 _KEY_RE = re.compile(
-    r"^data/(?P<mdir>spot|futures/um)/(?P<period>daily|monthly)/klines/(?P<symbol>[A-Z0-9_]+)/"
+    r"^data/(?P<mdir>spot|futures/um)/(?P<period>daily|monthly)/(?P<kind>" + "|".join(KINDS) + r")/"
+    r"(?P<symbol>[A-Z0-9_]+)/"
     r"(?P<interval>\w+)/(?P=symbol)-(?P=interval)-(?P<date>\d{4}-\d{2}(?:-\d{2})?)"
     r"\.zip(?P<checksum>\.CHECKSUM)?$"
 )
+_FUNDING_KEY_RE = re.compile(
+    r"^data/futures/um/monthly/fundingRate/(?P<symbol>[A-Z0-9_]+)/(?P=symbol)-fundingRate-(?P<date>\d{4}-\d{2})"
+    r"\.zip(?P<checksum>\.CHECKSUM)?$"
+)
+FUNDING = "fundingRate"
 REAL_ZIPS = {
+    "data/futures/um/monthly/fundingRate/BTCUSDT/BTCUSDT-fundingRate-2026-04.zip": (
+        "real/futures-BTCUSDT-fundingRate-2026-04.zip"
+    ),
     "data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2020-01-01.zip": "real/spot-BTCUSDT-1m-2020-01-01.zip",
     "data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2020-01-02.zip": "real/spot-BTCUSDT-1m-2020-01-02.zip",
 }
@@ -48,15 +59,21 @@ class FileRef:
     symbol: str
     interval: str
     date: str
+    kind: str = TRADE_KLINES  # or a futures price kind (prices.py)
 
     @property
     def name(self) -> str:
+        if self.kind == FUNDING:  # monthly only, no interval: BTCUSDT-fundingRate-2026-04.zip
+            return f"{self.symbol}-fundingRate-{self.date}.zip"
         return f"{self.symbol}-{self.interval}-{self.date}.zip"
 
     @property
     def key(self) -> str:
+        if self.kind == FUNDING:
+            return f"data/futures/um/monthly/{FUNDING}/{self.symbol}/{self.name}"
         return (
-            f"data/{MARKET_DIRS[self.market]}/{self.period}/klines/{self.symbol}/{self.interval}/" + self.name
+            f"data/{MARKET_DIRS[self.market]}/{self.period}/{self.kind}/{self.symbol}/{self.interval}/"
+            + self.name
         )
 
     def span_minutes(self) -> tuple[int, int]:
@@ -73,14 +90,19 @@ class FileRef:
 
 def parse_key(key: str) -> tuple[FileRef, bool] | None:
     """An archive path -> (file, is_checksum), or None if it is not a kline file path."""
+    funding = _FUNDING_KEY_RE.match(key)
+    if funding is not None:
+        return FileRef("futures", "monthly", funding["symbol"], "", funding["date"], FUNDING), bool(
+            funding["checksum"]
+        )
     m = _KEY_RE.match(key)
     if m is None:
         return None
     market = "spot" if m["mdir"] == "spot" else "futures"
     date = m["date"]
-    if (m["period"] == "daily") != (len(date) == 10):
+    if (m["period"] == "daily") != (len(date) == 10) or (market == "spot" and m["kind"] != TRADE_KLINES):
         return None
-    return FileRef(market, m["period"], m["symbol"], m["interval"], date), bool(m["checksum"])
+    return FileRef(market, m["period"], m["symbol"], m["interval"], date, m["kind"]), bool(m["checksum"])
 
 
 def _ms_to_iso(ms: int) -> str:
@@ -120,7 +142,7 @@ class Archive:
     def exists(self, ref: FileRef, now_ms: int) -> bool:
         """Published by now, not configured missing, and with at least one candle."""
         sym = self.market.symbols.get(ref.market, ref.symbol)
-        if sym is None or ref.interval not in ARCHIVE_INTERVALS:
+        if sym is None or (ref.interval not in ARCHIVE_INTERVALS and ref.kind != FUNDING):
             return False
         if now_ms < self.published_ms(ref):
             return False
@@ -131,6 +153,8 @@ class Archive:
             return False
         if sym.delisted_ms is not None and start * MINUTE_MS >= sym.delisted_ms:
             return False
+        if ref.kind == FUNDING:
+            return bool(funding.settlements(self.cfg, sym, start * MINUTE_MS, end * MINUTE_MS - 1))
         # a period fully inside maintenance has no candles and no file
         probe = np.arange(start, end, dtype=np.int64)
         return bool(self.market.present_mask(sym, probe).any())
@@ -142,7 +166,11 @@ class Archive:
         sym = self.market.symbols.get(ref.market, ref.symbol)
         assert sym is not None
         start, end = ref.span_minutes()
-        frame = self.market.minutes(sym, start, end)
+        if ref.kind == FUNDING:
+            return funding.csv_bytes(
+                funding.settlements(self.cfg, sym, start * MINUTE_MS, end * MINUTE_MS - 1)
+            )
+        fmt, frame = derive(ref.kind, sym, self.market.minutes(sym, start, end))
         if ref.interval == "1m":
             close_ms = (frame.t + 1) * MINUTE_MS - 1
         else:
@@ -155,7 +183,7 @@ class Archive:
         first_day = ref.date if len(ref.date) == 10 else ref.date + "-01"
         micro = ref.market == "spot" and first_day >= self.cfg.spot_microseconds_from
         header = ref.market == "futures" and first_day >= self.cfg.futures_header_from
-        return csv_bytes(sym, frame, close_ms, micro, header)
+        return csv_bytes(fmt, frame, close_ms, micro, header)
 
     def _zip(self, ref: FileRef, csv: bytes) -> bytes:
         # fixed member timestamp (publication time) keeps the bytes deterministic
@@ -246,9 +274,10 @@ class Archive:
             return [f"{path}daily/", f"{path}monthly/"], []
         if rest[0] not in ("daily", "monthly"):
             return [], []
+        kinds = KINDS if market == "futures" else (TRADE_KLINES,)
         if len(rest) == 1:
-            return [f"{path}klines/"], []
-        if rest[1] != "klines":
+            return [f"{path}{kind}/" for kind in sorted(kinds)], []
+        if rest[1] not in kinds:
             return [], []
         if len(rest) == 2:
             syms = sorted(
@@ -263,7 +292,7 @@ class Archive:
         if len(rest) == 4 and rest[3] in ARCHIVE_INTERVALS:
             keys: list[str] = []
             for date in self._dates(sym, rest[0], now_ms):
-                ref = FileRef(market, rest[0], sym.symbol, rest[3], date)
+                ref = FileRef(market, rest[0], sym.symbol, rest[3], date, rest[1])
                 if self.exists(ref, now_ms):
                     keys += [ref.key, ref.key + ".CHECKSUM"]
             return [], keys

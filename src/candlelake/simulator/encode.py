@@ -17,6 +17,10 @@ def fixed(units: I64, dec: int) -> pa.Array:
     """Integers in units of 10**-dec -> decimal strings with exactly `dec` decimals."""
     if dec == 0:
         return pc.cast(pa.array(units), pa.string())
+    negative = units < 0
+    if negative.any():  # a premium index can be below zero: "-0.00001234"
+        text = fixed(np.abs(units), dec)
+        return pc.if_else(pa.array(negative), pc.binary_join_element_wise("-", text, ""), text)
     scale = 10**dec
     whole = pc.cast(pa.array(units // scale), pa.string())
     frac = pc.utf8_slice_codeunits(pc.cast(pa.array(units % scale + scale), pa.string()), start=1)

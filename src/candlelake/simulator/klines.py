@@ -13,6 +13,7 @@ import numpy.typing as npt
 from candlelake.simulator.encode import json_rows
 from candlelake.simulator.intervals import Bucketing
 from candlelake.simulator.market import MINUTE_MS, Frame, Market, aggregate
+from candlelake.simulator.prices import TRADE_KLINES, derive, format_symbol
 from candlelake.simulator.symbols import Symbol
 
 I64 = npt.NDArray[np.int64]
@@ -74,9 +75,11 @@ class Block:
         return len(self.blob) + 3 * 8 * len(self.open_ms) + 200
 
 
-def candles(market: Market, sym: Symbol, interval: str, m0: int, m1: int) -> tuple[Frame, I64]:
+def candles(
+    market: Market, sym: Symbol, interval: str, m0: int, m1: int, kind: str = TRADE_KLINES
+) -> tuple[Frame, I64]:
     """Complete candles whose bucket starts in [m0, m1) (m0, m1 on bucket edges of a block)."""
-    minutes = market.minutes(sym, m0, m1)
+    minutes = derive(kind, sym, market.minutes(sym, m0, m1))[1]
     if interval == "1m":
         return minutes, (minutes.t + 1) * MINUTE_MS - 1
     edges = Bucketing(interval).edges(Bucketing(interval).block_of(m0))
@@ -87,8 +90,9 @@ def candles(market: Market, sym: Symbol, interval: str, m0: int, m1: int) -> tup
 class KlineService:
     """Answers klines queries for one Market, caching encoded blocks in a byte-bounded LRU."""
 
-    def __init__(self, market: Market, cache_bytes: int) -> None:
+    def __init__(self, market: Market, cache_bytes: int, kind: str = TRADE_KLINES) -> None:
         self.market = market
+        self.kind = kind  # klines, or a price kind (prices.py): mark, index, premium index
         self.cache: ByteLRU[tuple[str, str, str, int], Block] = ByteLRU(cache_bytes)
 
     def block(self, sym: Symbol, interval: str, index: int) -> Block:
@@ -97,8 +101,8 @@ class KlineService:
         if hit is not None:
             return hit
         edges = Bucketing(interval).edges(index)
-        frame, close_ms = candles(self.market, sym, interval, int(edges[0]), int(edges[-1]))
-        blob, offs = json_rows(sym, frame, close_ms)
+        frame, close_ms = candles(self.market, sym, interval, int(edges[0]), int(edges[-1]), self.kind)
+        blob, offs = json_rows(format_symbol(self.kind, sym), frame, close_ms)
         block = Block(frame.t * MINUTE_MS, close_ms, blob, offs)
         self.cache.put(key, block, block.nbytes)
         return block
@@ -112,10 +116,11 @@ class KlineService:
         start, end = int(edges[i]), int(edges[i + 1])
         closed = self.market.minutes(sym, start, now_min)
         part = self.market.forming(sym, now_min, (now_ms % MINUTE_MS) / MINUTE_MS)
-        frame, ends = aggregate(Frame.concat([closed, part]), np.array([start, end], dtype=np.int64))
+        fmt, minutes = derive(self.kind, sym, Frame.concat([closed, part]))
+        frame, ends = aggregate(minutes, np.array([start, end], dtype=np.int64))
         if len(frame) == 0:
             return None
-        blob, _ = json_rows(sym, frame, ends * MINUTE_MS - 1)
+        blob, _ = json_rows(fmt, frame, ends * MINUTE_MS - 1)
         return start * MINUTE_MS, blob
 
     def select(

@@ -18,7 +18,8 @@ def spot_weight(endpoint: str, limit: int) -> int:
 
 
 def futures_weight(endpoint: str, limit: int) -> int:
-    if endpoint != "klines":
+    # klines, markPriceKlines, indexPriceKlines and premiumIndexKlines share the tiers.
+    if endpoint not in ("klines", "markPriceKlines", "indexPriceKlines", "premiumIndexKlines"):
         return 1
     if limit < 100:
         return 1

@@ -1,6 +1,7 @@
 """Ground truth for tests: the candles the simulator serves, computed without a server.
 
     truth.klines(cfg, market="spot", symbol="BTCUSDT", start_ms=..., end_ms=..., interval="1m")
+    truth.klines(cfg, market="futures", ..., kind="markPriceKlines")
 
 returns the 12-field rows of every *closed* candle with start_ms <= open_time <= end_ms, exactly
 as the REST API returns them (listing, delisting, maintenance and real-day replay honoured).
@@ -13,18 +14,20 @@ from typing import Any
 
 import orjson
 
+from candlelake.simulator import funding as funding_truth
 from candlelake.simulator.clock import Clock
 from candlelake.simulator.config import SimConfig
 from candlelake.simulator.klines import KlineService
 from candlelake.simulator.market import Market
+from candlelake.simulator.prices import TRADE_KLINES
 
 _PAGE = 100_000
 
 
 @lru_cache(maxsize=8)
-def _service(cfg: SimConfig) -> KlineService:
+def _service(cfg: SimConfig, kind: str = TRADE_KLINES) -> KlineService:
     # pure derived data per (immutable, hashable) config; bounded so it cannot grow unchecked
-    return KlineService(Market(cfg), 64 << 20)
+    return KlineService(Market(cfg), 64 << 20, kind)
 
 
 def klines(
@@ -34,9 +37,14 @@ def klines(
     start_ms: int,
     end_ms: int,
     interval: str = "1m",
+    kind: str = TRADE_KLINES,
 ) -> list[list[Any]]:
-    """Closed candles with start_ms <= open_time <= end_ms, as the REST API rows."""
-    service = _service(cfg)
+    """Closed candles with start_ms <= open_time <= end_ms, as the REST API rows.
+
+    `kind` names the series as Binance does: `klines` (trades), or for futures
+    `markPriceKlines`, `indexPriceKlines`, `premiumIndexKlines` (simulator/prices.py).
+    """
+    service = _service(cfg, kind)
     sym = service.market.symbols.get(market, symbol)
     if sym is None:
         raise KeyError(f"unknown symbol {market}:{symbol}")
@@ -76,3 +84,14 @@ def symbol_info(cfg: SimConfig, market: str, symbol: str) -> dict[str, Any]:
 def symbols(cfg: SimConfig, market: str) -> list[str]:
     """Every symbol of a market (including not-yet-listed and delisted ones)."""
     return sorted(s.symbol for s in _service(cfg).market.symbols.market_symbols(market))
+
+
+def funding(cfg: SimConfig, symbol: str, start_ms: int, end_ms: int) -> list[list[Any]]:
+    """USD-M funding settlements with nominal time in [start_ms, end_ms], published by the
+    config clock, as `[time_ms, rate string, interval hours]` (simulator/funding.py)."""
+    sym = _service(cfg).market.symbols.get("futures", symbol)
+    if sym is None:
+        raise KeyError(f"unknown symbol futures:{symbol}")
+    now = Clock(cfg.clock).now_ms()
+    items = funding_truth.settlements(cfg, sym, start_ms, min(end_ms, now))
+    return [[f.time_ms, f.rate, f.interval_hours] for f in items if f.time_ms <= now]

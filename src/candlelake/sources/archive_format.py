@@ -15,7 +15,7 @@ import io
 import re
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Literal
 
@@ -24,10 +24,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from candlelake.bars import MINUTE_GRID, BarGrid
 from candlelake.errors import ChecksumMismatch
 from candlelake.klines import FULL_SCHEMA
 from candlelake.sources.unzip import read_member
-from candlelake.timeutil import DAY_MS, MINUTE_MS, Window, day_window
+from candlelake.timeutil import Window
 
 # ms timestamps stay below 1e14 until the year 5138; µs timestamps are above it
 # since 1973. So one threshold tells them apart value by value (binance.md §4.3).
@@ -168,7 +169,13 @@ def read_archive_zip(zip_bytes: bytes, checksum: str | bytes, *, file_name: str)
         raise cls(str(exc), file_name) from None
 
 
-def verify_and_parse(zip_bytes: bytes, checksum: str | bytes, *, file_name: str) -> tuple[pa.Table, str]:
+def verify_and_parse(
+    zip_bytes: bytes,
+    checksum: str | bytes,
+    *,
+    file_name: str,
+    parse: Callable[[bytes], pa.Table] = parse_kline_csv,
+) -> tuple[pa.Table, str]:
     try:
         expected, listed_name = parse_checksum(checksum)
     except ValueError as exc:
@@ -189,7 +196,7 @@ def verify_and_parse(zip_bytes: bytes, checksum: str | bytes, *, file_name: str)
     except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError) as exc:
         raise BadArchive(f"corrupt zip: {exc}", fault="corrupt") from None
     try:
-        table = parse_kline_csv(csv_bytes)
+        table = parse(csv_bytes)
     except ValueError as exc:
         raise BadArchive(str(exc), fault="corrupt") from None
     return table, actual
@@ -209,40 +216,44 @@ def _csv_member(archive: zipfile.ZipFile, file_name: str) -> str:
 # --------------------------------------------------------------------------- pure day helpers
 
 
-def split_days(table: pa.Table, days: Sequence[date]) -> dict[date, pa.Table]:
-    """Rows of `table` grouped by the UTC day of `timestamp`, sorted, for each of `days`.
+def split_days(table: pa.Table, days: Sequence[date], grid: BarGrid = MINUTE_GRID) -> dict[date, pa.Table]:
+    """Rows of `table` grouped by the partition of `timestamp` (UTC day, or month), sorted.
 
-    Every requested day gets an entry (possibly empty); rows on other days are dropped.
+    Every requested partition gets an entry (possibly empty); rows of others are dropped.
     """
     wanted = sorted(set(days))
     table = table.sort_by("timestamp") if table.num_rows else table
-    day_index = table.column("timestamp").to_numpy() // DAY_MS
-    epoch = date(1970, 1, 1)
+    ts = table.column("timestamp").to_numpy()
     out: dict[date, pa.Table] = {}
     for day in wanted:
-        idx = (day - epoch).days
-        lo = int(np.searchsorted(day_index, idx, side="left"))
-        hi = int(np.searchsorted(day_index, idx, side="right"))
+        window = grid.partition_window(day)
+        lo = int(np.searchsorted(ts, window.start_ms, side="left"))
+        hi = int(np.searchsorted(ts, window.end_ms, side="left"))
         out[day] = table.slice(lo, hi - lo)
     return out
 
 
-def day_completeness(table_for_day: pa.Table, day: date) -> tuple[int, list[Window]]:
-    """(minutes of `day` that have a candle, runs of minutes that have none).
+def day_completeness(
+    table_for_day: pa.Table, day: date, grid: BarGrid = MINUTE_GRID
+) -> tuple[int, list[Window]]:
+    """(bars of the partition `day` that have a candle, runs of bars that have none).
 
-    Counts distinct on-minute open times inside the day, so the count plus the
-    missing minutes is always 1440. Rows outside the day are ignored.
+    Counts distinct on-grid open times inside the partition, so the count plus the
+    missing bars is always the partition's bar count. Rows outside it are ignored.
     """
-    window = day_window(day)
-    ts = table_for_day.column("timestamp").to_numpy()
-    inside = ts[(ts >= window.start_ms) & (ts < window.end_ms) & (ts % MINUTE_MS == 0)]
-    present = np.zeros(window.minutes, dtype=bool)
-    present[(inside - window.start_ms) // MINUTE_MS] = True
+    window = grid.partition_window(day)
+    opens = grid.opens(window)
+    ts = np.asarray(table_for_day.column("timestamp").to_numpy(), dtype=np.int64)
+    step = grid.step_ms
+    if step is None:
+        present = np.isin(opens, ts)
+    else:  # index arithmetic: linear in the rows, on the warm-ingest path
+        inside = ts[(ts >= window.start_ms) & (ts < window.end_ms) & grid.on_grid(ts)]
+        present = np.zeros(len(opens), dtype=bool)
+        present[(inside - int(opens[0])) // step] = True
     edges = np.diff(np.concatenate(([1], present.astype(np.int8), [1])))
     starts = np.flatnonzero(edges == -1)
     ends = np.flatnonzero(edges == 1)
-    missing = [
-        Window(window.start_ms + int(s) * MINUTE_MS, window.start_ms + int(e) * MINUTE_MS)
-        for s, e in zip(starts, ends, strict=True)
-    ]
+    closes = grid.next_opens(opens)
+    missing = [Window(int(opens[s]), int(closes[e - 1])) for s, e in zip(starts, ends, strict=True)]
     return int(present.sum()), missing

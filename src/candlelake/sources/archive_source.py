@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from candlelake.bars import grid_of
 from candlelake.errors import ChecksumMismatch, TerminalError, TransientError
 from candlelake.plan.archive import ArchiveFile, as_daily_files
 from candlelake.sources.binance_archive import ArchiveClient, day_completeness, split_days
@@ -65,12 +66,14 @@ class BinanceArchiveSource:
             log.warning("%s: archive %s unavailable (%s); using REST", file.symbol, file.url, exc)
             return ArchiveRead(file, unavailable=str(exc))
         if fetched.table is None:
-            if file.period == "monthly":
+            daily = as_daily_files(file, base_url=self.base_url)
+            if file.period == "monthly" and daily:
                 # A missing monthly file: try the month's daily files before spending weight.
-                return ArchiveRead(file, instead=tuple(as_daily_files(file, base_url=self.base_url)))
+                return ArchiveRead(file, instead=tuple(daily))
             return ArchiveRead(file, unavailable=fetched.missing_reason or "not published")
+        grid = grid_of(file.interval)
         days = tuple(
-            ArchiveDay(day, part, tuple(day_completeness(part, day)[1]))
-            for day, part in split_days(fetched.table, file.days).items()
+            ArchiveDay(day, part, tuple(day_completeness(part, day, grid)[1]))
+            for day, part in split_days(fetched.table, file.days, grid).items()
         )
         return ArchiveRead(file, days, fetched.sha256)

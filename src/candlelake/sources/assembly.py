@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from candlelake.bars import MINUTE_GRID, BarGrid
 from candlelake.klines import empty_table
-from candlelake.timeutil import Window, day_window
+from candlelake.timeutil import Window
 from candlelake.validate.gaps import Explained
 
 
@@ -43,9 +44,10 @@ class _Day:
 class DayAssembly:
     """The days of one symbol being assembled; `windows` maps each day to the part to fetch."""
 
-    def __init__(self, windows: Mapping[dt.date, Window], *, full: bool) -> None:
+    def __init__(self, windows: Mapping[dt.date, Window], *, full: bool, grid: BarGrid = MINUTE_GRID) -> None:
         self._days = {day: _Day(window) for day, window in windows.items()}
         self._full = full
+        self._grid = grid
 
     def expect(self, part: Hashable, days: Iterable[dt.date]) -> None:
         """`part` will contribute to `days`: none of them finishes before it is delivered."""
@@ -78,7 +80,9 @@ class DayAssembly:
         for day in days:
             state = self._days[day]
             state.waiting.discard(part)
-            table = rows.get(day) if isinstance(rows, Mapping) else _slice(rows, day_window(day))
+            table = (
+                rows.get(day) if isinstance(rows, Mapping) else _slice(rows, self._grid.partition_window(day))
+            )
             if table is not None and table.num_rows:
                 state.tables.append(table)
             if failure is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -134,7 +135,9 @@ class ArchiveClient:
             await self._session.close()
             self._session = None
 
-    async def fetch(self, file: ArchiveFile) -> FetchedArchive:
+    async def fetch(
+        self, file: ArchiveFile, parse: Callable[[bytes], pa.Table] = parse_kline_csv
+    ) -> FetchedArchive:
         """Download, verify and parse one file; `table` is None if it is not published.
 
         A checksum mismatch or a corrupt zip is re-downloaded once (the file may have
@@ -154,7 +157,7 @@ class ArchiveClient:
                     return FetchedArchive(file, None, None, f"{what} not published (HTTP 404)")
                 try:
                     table, sha = await asyncio.to_thread(
-                        verify_and_parse, zip_bytes, checksum, file_name=file.file_name
+                        verify_and_parse, zip_bytes, checksum, file_name=file.file_name, parse=parse
                     )
                 except BadArchive as exc:
                     if exc.fault == "truncated" and truncations < self._retries:

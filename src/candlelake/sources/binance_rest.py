@@ -18,7 +18,8 @@ import orjson
 import pyarrow as pa
 
 from candlelake.errors import IpBanned, RateLimited, TerminalError, TransientError, UsageError
-from candlelake.markets import Market, to_exchange_id
+from candlelake.markets import DataType, Interval, Market, to_exchange_id
+from candlelake.plan.archive import BINANCE_DATASETS
 from candlelake.plan.pages import FUTURES_KLINES, SPOT_KLINES, EndpointCost, Page
 from candlelake.settings import RestSettings
 from candlelake.sources.binance_rows import binance_rows_to_table
@@ -32,6 +33,10 @@ REAL_URLS: Mapping[Market, str] = {"spot": "https://api.binance.com", "futures":
 API_PREFIX: Mapping[Market, str] = {"spot": "/api/v3", "futures": "/fapi/v1"}
 EXCHANGE_INFO_WEIGHT: Mapping[Market, int] = {"spot": 20, "futures": 1}
 DEFAULT_LIMITS = {"spot": RateLimit(6000, 60.0), "futures": RateLimit(2400, 60.0)}
+# GET /fapi/v1/fundingRate has its own pool: 500 requests per 5 min per IP, shared with
+# /fapi/v1/fundingInfo (binance.md §2.4); a page holds up to 1000 settlements.
+FUNDING_LIMIT = RateLimit(500, 300.0)
+FUNDING_PAGE = 1000
 MAX_CLOCK_SKEW_S = 30.0
 INVALID_SYMBOL = -1121
 
@@ -68,15 +73,29 @@ class RestStats:
 class BinanceRest:
     """One market's REST client; use as `async with BinanceRest("futures", settings) as rest`."""
 
-    def __init__(self, market: Market, settings: RestSettings, transport: Transport | None = None) -> None:
+    def __init__(
+        self,
+        market: Market,
+        settings: RestSettings,
+        transport: Transport | None = None,
+        data_type: DataType = "ohlcv",
+        *,
+        interval: Interval = "1m",
+    ) -> None:
         self.market = market
+        self.interval = interval
         self.settings = settings
+        # markPriceKlines, indexPriceKlines and premiumIndexKlines share the klines' weight
+        # tiers (binance.md §2.5); indexPriceKlines names its instrument `pair`.
         self.cost: EndpointCost = SPOT_KLINES if market == "spot" else FUTURES_KLINES
+        self.endpoint = BINANCE_DATASETS[data_type]
+        self.symbol_param = "pair" if data_type == "index_price" else "symbol"
         self.stats = RestStats()
         self.base_url = (settings.base_url or REAL_URLS[market]).rstrip("/") + API_PREFIX[market]
         self._transport = transport or AiohttpTransport(settings.timeout_s)
         self._exchange: _Exchange | None = None
         self.budget: WeightBudget | None = None
+        self.funding_budget = WeightBudget(FUNDING_LIMIT)
 
     async def __aenter__(self) -> BinanceRest:
         return self
@@ -133,13 +152,13 @@ class BinanceRest:
     async def klines(self, exchange_symbol: str, page: Page) -> list[list[Any]]:
         """Fetch the candles opening in `page.window`, retrying transient failures."""
         params: dict[str, str | int] = {
-            "symbol": exchange_symbol,
-            "interval": "1m",
+            self.symbol_param: exchange_symbol,
+            "interval": self.interval,
             "startTime": page.window.start_ms,
             "endTime": page.window.end_ms - 1,
             "limit": page.limit,
         }
-        body = await self._call("klines", params, page.weight)
+        body = await self._call(self.endpoint, params, page.weight)
         if not all(isinstance(row, list) and len(row) >= 11 for row in body):
             where = redact(self.base_url)
             raise TerminalError(f"klines for {exchange_symbol} from {where} are not kline rows")
@@ -147,21 +166,54 @@ class BinanceRest:
 
     async def probe(self, exchange_symbol: str, *, first: bool) -> int | None:
         """Open time of the symbol's first (or latest) candle, or None if it has none."""
-        params: dict[str, str | int] = {"symbol": exchange_symbol, "interval": "1m", "limit": 1}
+        params: dict[str, str | int] = {
+            self.symbol_param: exchange_symbol,
+            "interval": self.interval,
+            "limit": 1,
+        }
         if first:
             params["startTime"] = 0
-        body = await self._call("klines", params, self.cost.weight(1))
+        body = await self._call(self.endpoint, params, self.cost.weight(1))
         if body and isinstance(body[0], list):
             return int(body[0][0])
         return None
 
-    async def _call(self, endpoint: str, params: Params, weight: int) -> Any:
+    async def funding_rates(self, exchange_symbol: str, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+        """Every funding settlement with `start_ms <= fundingTime <= end_ms` (both inclusive, as
+        Binance's), paged by 1000 through the funding pool."""
+        rows: list[dict[str, Any]] = []
+        cursor = start_ms
+        while cursor <= end_ms:
+            params: dict[str, str | int] = {
+                "symbol": exchange_symbol,
+                "startTime": cursor,
+                "endTime": end_ms,
+                "limit": FUNDING_PAGE,
+            }
+            body = await self._call("fundingRate", params, 1, self.funding_budget)
+            if not isinstance(body, list) or not all(
+                isinstance(r, dict) and "fundingTime" in r for r in body
+            ):
+                raise TerminalError(
+                    f"fundingRate for {exchange_symbol} from {redact(self.base_url)} is not a list"
+                )
+            rows += body
+            if len(body) < FUNDING_PAGE:
+                break
+            cursor = int(body[-1]["fundingTime"]) + 1
+        return rows
+
+    async def _call(
+        self, endpoint: str, params: Params, weight: int, budget: WeightBudget | None = None
+    ) -> Any:
         return await call_with_retries(
-            lambda: self._call_once(endpoint, params, weight), self.settings, self.stats
+            lambda: self._call_once(endpoint, params, weight, budget), self.settings, self.stats
         )
 
-    async def _call_once(self, endpoint: str, params: Params, weight: int) -> Any:
-        budget = self.budget
+    async def _call_once(
+        self, endpoint: str, params: Params, weight: int, pool: WeightBudget | None = None
+    ) -> Any:
+        budget = pool or self.budget
         assert budget is not None, "exchange_info() sets up the budget"
         url = f"{self.base_url}/{endpoint}"
         sent_at = await budget.acquire(weight)
@@ -170,16 +222,17 @@ class BinanceRest:
             response = await self._transport.get(url, params)
         finally:
             budget.release(weight)
-        self._observe(response, sent_at)
-        symbol = str(params.get("symbol", ""))
+        if budget is self.budget:  # the headers count the request weight pool only
+            self._observe(response, sent_at)
+        symbol = str(params.get(self.symbol_param, "") or params.get("symbol", ""))
         what = f"{self.market} {symbol or endpoint}"
         if response.status != 200:
-            raise self._translate(response, what, symbol)
+            raise self._translate(response, what, symbol, budget)
         try:
             body = orjson.loads(response.body)
         except orjson.JSONDecodeError:
             raise TransientError(f"truncated or malformed JSON for {what} from {redact(url)}") from None
-        if endpoint == "klines" and not isinstance(body, list):
+        if endpoint == self.endpoint and not isinstance(body, list):
             raise TransientError(f"klines for {what} from {redact(url)} is not a JSON list")
         return body
 
@@ -191,7 +244,7 @@ class BinanceRest:
         if value is not None and value.strip().isdigit():
             self.budget.observe(int(value), sent_at)
 
-    def _translate(self, response: HttpResponse, what: str, symbol: str) -> Exception:
+    def _translate(self, response: HttpResponse, what: str, symbol: str, budget: WeightBudget) -> Exception:
         assert self.budget is not None
         status = response.status
         retry_after = _retry_after(response.headers)
@@ -205,7 +258,7 @@ class BinanceRest:
             return ban
         if status == 429:
             self.stats.rate_limited += 1
-            self.budget.pause(retry_after)
+            budget.pause(retry_after)
             return RateLimited(f"HTTP 429 for {what}; waiting {retry_after:.1f} s", retry_after)
         code, message = _binance_error(response.body)
         if code == INVALID_SYMBOL:

@@ -19,13 +19,14 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from candlelake.bars import MINUTE_GRID, BarGrid
 from candlelake.errors import CandlelakeError, IpBanned, TransientError
 from candlelake.plan.days import SymbolPlan
 from candlelake.plan.pages import EndpointCost, Page, plan_pages
 from candlelake.sources.assembly import AssembledDay, DayAssembly
 from candlelake.sources.binance_rest import SymbolInfo
 from candlelake.sources.protocol import Dispatcher, FinishedDay, Outbox
-from candlelake.timeutil import MINUTE_MS, Window, day_window, floor_minute
+from candlelake.timeutil import Window
 from candlelake.validate.gaps import Explained, Lifecycle
 
 log = logging.getLogger(__name__)
@@ -49,9 +50,16 @@ class BinanceRestSource:
     """One market's klines over REST; `info` is exchangeInfo by exchange symbol (`BTCUSDT`)."""
 
     def __init__(
-        self, rest: KlineRest, info: Mapping[str, SymbolInfo], dispatcher: Dispatcher, *, full: bool
+        self,
+        rest: KlineRest,
+        info: Mapping[str, SymbolInfo],
+        dispatcher: Dispatcher,
+        *,
+        full: bool,
+        grid: BarGrid = MINUTE_GRID,
     ) -> None:
         self.rest = rest
+        self.grid = grid
         self.info = info
         self.dispatcher = dispatcher
         self.full = full
@@ -73,7 +81,7 @@ class BinanceRestSource:
         if info is None:
             raise KeyError(f"{symbol} is not on the exchange")
         rows = []
-        for page in plan_pages(day_window(day), self.rest.cost):
+        for page in plan_pages(self.grid.partition_window(day), self.rest.cost, grid=self.grid):
             rows.extend(await self.rest.klines(info.exchange_symbol, page))
         return self.rest.to_table(rows, full=True)
 
@@ -86,7 +94,7 @@ class SymbolFeed:
         self.symbol = plan.symbol
         self.info = info
         self.outbox = outbox
-        self.assembly = DayAssembly(plan.windows, full=source.full)
+        self.assembly = DayAssembly(plan.windows, full=source.full, grid=source.grid)
         self._parts = itertools.count()
         self._lifecycle: Lifecycle | None = None
         self._lock = asyncio.Lock()
@@ -97,9 +105,9 @@ class SymbolFeed:
         """Cut `spans` into pages and announce each to the days it covers."""
         pages = []
         for span in spans:
-            for page in plan_pages(span, self.source.rest.cost):
+            for page in plan_pages(span, self.source.rest.cost, grid=self.source.grid):
                 part = next(self._parts)
-                self.assembly.expect(part, page.window.days())
+                self.assembly.expect(part, self.source.grid.partitions(page.window))
                 pages.append((part, page))
         return pages
 
@@ -182,18 +190,19 @@ class SymbolFeed:
             return self._lifecycle
 
     async def _probe(self) -> Lifecycle:
-        rest, info = self.source.rest, self.info
+        rest, info, grid = self.source.rest, self.info, self.source.grid
         listed = info.listed_ms
         if listed is None:
             listed = await rest.probe(info.exchange_symbol, first=True)
         delisted = None
         if not info.trading:
             last = await rest.probe(info.exchange_symbol, first=False)
-            delisted = last + MINUTE_MS if last is not None else listed
+            delisted = grid.next_open(last) if last is not None else listed
         elif info.delivery_ms is not None:
             delisted = info.delivery_ms
         return Lifecycle(
-            floor_minute(listed) if listed is not None else None,
-            # Windows are whole minutes; a delivery time inside a minute ends after it.
-            -(-delisted // MINUTE_MS) * MINUTE_MS if delisted is not None else None,
+            # The bar that holds the listing time has candles from then on.
+            grid.floor(listed) if listed is not None else None,
+            # Windows are whole bars; a delivery time inside a bar ends after it.
+            grid.ceil(delisted) if delisted is not None else None,
         )

@@ -1,4 +1,4 @@
-"""Find and explain the minutes of a window that have no candle. Pure."""
+"""Find and explain the bars of a window that have no candle (minutes, for 1m). Pure."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Literal
 
 import numpy as np
 
+from candlelake.bars import MINUTE_GRID, BarGrid
 from candlelake.timeutil import MINUTE_MS, Window, fmt_ms
 
 GapKind = Literal["missing", "excluded"]
@@ -54,6 +55,10 @@ class Gap:
         return cls(int(str(data["start_ms"])), int(str(data["end_ms"])), kind, str(data["reason"]))
 
     def __str__(self) -> str:
+        if (self.end_ms - self.start_ms) % MINUTE_MS:
+            # Sub-minute bars (1s): name the exclusive end and the seconds.
+            seconds = (self.end_ms - self.start_ms) // 1000
+            return f"{fmt_ms(self.start_ms)}..<{fmt_ms(self.end_ms)} ({seconds} s, {self.reason})"
         last = fmt_ms(self.end_ms - MINUTE_MS)
         return f"{fmt_ms(self.start_ms)}..{last} ({self.minutes} min, {self.reason})"
 
@@ -73,15 +78,18 @@ def find_gaps(
     *,
     failures: Iterable[Explained] = (),
     invalid: Iterable[tuple[int, str]] = (),
+    grid: BarGrid = MINUTE_GRID,
 ) -> list[Gap]:
-    """Explain every minute of `window` whose open time is not in `present`.
+    """Explain every bar of `window` (on `grid`) whose open time is not in `present`.
+
+    A gap runs from the first missing bar's open to the last one's end.
 
     Precedence of reasons: an invalid row, then a failed request, then the
     symbol's lifecycle (excluded), and otherwise the exchange simply has no candle.
     """
-    if window.minutes == 0:
+    expected = grid.opens(window)
+    if len(expected) == 0:
         return []
-    expected = np.arange(window.start_ms, window.end_ms, MINUTE_MS, dtype=np.int64)
     have = np.isin(expected, np.asarray(present, dtype=np.int64))
     if have.all():
         return []
@@ -90,7 +98,7 @@ def find_gaps(
     failure_list = list(failures)
     for ts in expected[~have]:
         reasons.append(_reason(int(ts), lifecycle, failure_list, invalid_by_ts))
-    return _runs(expected[~have], reasons)
+    return _runs(expected[~have], reasons, grid)
 
 
 def _reason(
@@ -112,19 +120,20 @@ def _reason(
     return "missing", EXCHANGE_GAP
 
 
-def _runs(minutes: np.ndarray, reasons: list[tuple[GapKind, str]]) -> list[Gap]:
+def _runs(opens: np.ndarray, reasons: list[tuple[GapKind, str]], grid: BarGrid) -> list[Gap]:
+    ends = grid.next_opens(np.asarray(opens, dtype=np.int64))
     gaps: list[Gap] = []
-    start = prev = int(minutes[0])
+    start, end = int(opens[0]), int(ends[0])
     current = reasons[0]
-    for ts_raw, reason in zip(minutes[1:], reasons[1:], strict=True):
+    for ts_raw, end_raw, reason in zip(opens[1:], ends[1:], reasons[1:], strict=True):
         ts = int(ts_raw)
-        if ts == prev + MINUTE_MS and reason == current:
-            prev = ts
+        if ts == end and reason == current:
+            end = int(end_raw)
             continue
-        gaps.append(Gap(start, prev + MINUTE_MS, current[0], current[1]))
-        start = prev = ts
+        gaps.append(Gap(start, end, current[0], current[1]))
+        start, end = ts, int(end_raw)
         current = reason
-    gaps.append(Gap(start, prev + MINUTE_MS, current[0], current[1]))
+    gaps.append(Gap(start, end, current[0], current[1]))
     return gaps
 
 

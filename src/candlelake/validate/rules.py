@@ -8,7 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from candlelake.timeutil import MINUTE_MS, Window
+from candlelake.bars import MINUTE_GRID, BarGrid
+from candlelake.timeutil import Window
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Validated:
     duplicates_dropped: int
 
 
-def validate_klines(table: pa.Table, window: Window) -> Validated:
+def validate_klines(table: pa.Table, window: Window, grid: BarGrid = MINUTE_GRID) -> Validated:
     """Sort, deduplicate by open time and keep only rows that obey the candle rules.
 
     Identical duplicates are dropped silently (pages may overlap); duplicates that
@@ -53,7 +54,7 @@ def validate_klines(table: pa.Table, window: Window) -> Validated:
                 keep[i - 1] = False
                 problems.append(RowProblem(int(ts[i]), "conflicting duplicate rows"))
 
-    checks = _rule_violations(table, window)
+    checks = _rule_violations(table, window, grid)
     for reason, bad in checks:
         for i in np.flatnonzero(bad & keep):
             problems.append(RowProblem(int(ts[i]), reason))
@@ -76,15 +77,16 @@ def _col(table: pa.Table, name: str) -> np.ndarray:
     return pc.fill_null(column.cast(pa.float64()), np.nan).to_numpy()
 
 
-def _rule_violations(table: pa.Table, window: Window) -> list[tuple[str, np.ndarray]]:
-    ts = table.column("timestamp").to_numpy()
+def _rule_violations(table: pa.Table, window: Window, grid: BarGrid) -> list[tuple[str, np.ndarray]]:
+    ts = np.asarray(table.column("timestamp").to_numpy(), dtype=np.int64)
+    bar = "minute" if grid.interval == "1m" else f"{grid.interval} bar"
     o, h, lo, c, v = (_col(table, n) for n in ("open", "high", "low", "close", "volume"))
     finite = np.isfinite(np.stack([o, h, lo, c, v])).all(0)
     outside = (ts < window.start_ms) | (ts >= window.end_ms)
     with np.errstate(invalid="ignore"):
         checks = [
             ("value missing or not a finite number", ~finite),
-            ("open time not on a minute boundary", ts % MINUTE_MS != 0),
+            (f"open time not on a {bar} boundary", ~grid.on_grid(ts)),
             ("open time outside the requested window", outside),
             ("high below open or close", h < np.maximum(o, c)),
             ("low above open or close", lo > np.minimum(o, c)),
@@ -93,8 +95,9 @@ def _rule_violations(table: pa.Table, window: Window) -> list[tuple[str, np.ndar
         names = set(table.column_names)
         if "close_time" in names:
             close_time = table.column("close_time").to_numpy(zero_copy_only=False)
-            bad_close = close_time != ts + MINUTE_MS - 1
-            checks.append(("close time is not open time + 59999 ms", bad_close))
+            bad_close = close_time != grid.close_times(ts)
+            what = "open time + 59999 ms" if grid.interval == "1m" else f"the {bar}'s end - 1 ms"
+            checks.append((f"close time is not {what}", bad_close))
         if "number_of_trades" in names:
             trades = _col(table, "number_of_trades")
             checks.append(("negative or missing trade count", ~(trades >= 0)))
