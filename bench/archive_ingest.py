@@ -1,7 +1,7 @@
 """Benchmark: archive ingest end to end (download, verify, parse, validate, write), per kind.
 
 25 USD-M symbols x one year from the simulator's data.binance.vision archive, with 50 ms
-latency, through the real command: `candlelake download --vendor binance` in a child process
+latency, through the real command: `candlelake download-bulk --vendor binance` in a child process
 (so its wall time, CPU time and peak RSS are its own, measured by wait4).
 
 Passes, each into a fresh, empty lake:
@@ -13,7 +13,7 @@ Passes, each into a fresh, empty lake:
   the simulator's serving of cached bytes remain. `--warm-runs N` repeats it; best reported.
 
     uv run python bench/archive_ingest.py [--symbols 25] [--year 2024] [--warm-runs 2]
-        [--kinds klines_1m] [--concurrency 8]
+        [--kinds klines_1m,mark_price_1m,funding_rate]
 """
 
 from __future__ import annotations
@@ -30,13 +30,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-from download_rest import extra_symbols, symbols
+from download_rest import extra_symbols
 
 from candlelake.simulator import SimConfig, Simulator
 
-# Each kind is one line: its name and the extra `candlelake download` arguments that pick it.
+# Each kind is one line: its name and the `download-bulk` arguments that pick it.
 KINDS: dict[str, tuple[str, ...]] = {
-    "klines_1m": (),
+    "klines_1m": ("--data_type", "ohlcv", "--action_tag", "downloaded_1min"),
+    "mark_price_1m": ("--data_type", "mark_price", "--action_tag", "downloaded_1min"),
+    "funding_rate": ("--data_type", "funding_rate", "--action_tag", "downloaded_all"),
 }
 
 
@@ -51,15 +53,17 @@ class Pass:
     files: int
 
 
-def ingest(url: str, syms: tuple[str, ...], year: int, lake: str, extra: tuple[str, ...], sim_pid: int,
-           concurrency: int) -> Pass:  # fmt: skip
-    """One `candlelake download --vendor binance` process over the whole year."""
+def ingest(url: str, symbols: int, year: int, lake: str, extra: tuple[str, ...], sim_pid: int) -> Pass:
+    """One `candlelake download-bulk --vendor binance` process over the whole year: the first
+    `symbols` USD-M symbols trading on the simulator (all listed before the year starts)."""
     report = Path(lake) / "report.json"
     argv = [
-        sys.executable, "-m", "candlelake", "download", "--market", "futures", "--vendor", "binance",
-        "--symbols", ",".join(syms), "--start", f"{year}-01-01", "--end", f"{year}-12-31",
-        "--lake", str(Path(lake) / "lake"), "--rest-url", url, "--archive-url", url,
-        "--concurrency", str(concurrency), "--report-json", str(report), *extra,
+        sys.executable, "-m", "candlelake", "download-bulk", "--download_mode", "bulk",
+        "--downloading_entity", "manual", "--vendor", "binance", "--exchange_id", "binance",
+        "--universe", "all", "--universe_part", str(symbols), "1", "--contract_type", "futures",
+        "--data_format", "parquet", "--start_timestamp", f"{year}-01-01T00:00:00+00:00",
+        "--end_timestamp", f"{year}-12-31T23:59:00+00:00", "--dst_dir", str(Path(lake) / "lake"),
+        "--rest_url", url, "--archive_url", url, "--report_json", str(report), *extra,
     ]  # fmt: skip
     sim = psutil.Process(sim_pid)
     sim_cpu0 = sum(sim.cpu_times()[:2])
@@ -91,7 +95,6 @@ def main() -> None:
     parser.add_argument("--symbols", type=int, default=25)
     parser.add_argument("--year", type=int, default=2024)
     parser.add_argument("--warm-runs", type=int, default=1)
-    parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--kinds", default=",".join(KINDS), help=f"comma-separated: {', '.join(KINDS)}")
     args = parser.parse_args()
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
@@ -108,10 +111,7 @@ def main() -> None:
         archive_cache_dir=str(cache),
         archive_cache_mb=1024,  # the whole year stays in the simulator's memory once built
     )
-    syms = symbols(cfg, args.symbols)
-    print(
-        f"\n### archive ingest: {len(syms)} futures symbols x {args.year} (concurrency {args.concurrency})\n"
-    )
+    print(f"\n### archive ingest: {args.symbols} USD-M symbols x {args.year}\n")
     print(
         "| kind | pass | wall | rows | rows/s | CPU (candlelake) | CPU (simulator) | peak RSS | files "
         "| missing minutes |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
@@ -123,7 +123,7 @@ def main() -> None:
                 for name in passes:
                     lake = tempfile.mkdtemp(prefix="candlelake-bench-lake-")
                     try:
-                        p = ingest(sim.url, syms, args.year, lake, KINDS[kind], sim.pid, args.concurrency)
+                        p = ingest(sim.url, args.symbols, args.year, lake, KINDS[kind], sim.pid)
                     finally:
                         shutil.rmtree(lake, ignore_errors=True)
                     print(
