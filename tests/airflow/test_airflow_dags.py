@@ -24,7 +24,7 @@ from airflow.sdk import CronTriggerTimetable
 from airflow.sdk.execution_time import macros
 
 from candlelake.airflow.demo import DAILY_DAG_FILE as DEMO_DAG_FILE
-from candlelake.airflow.demo import DAILY_DAG_SOURCE
+from candlelake.airflow.demo import DAILY_DAG_SOURCE, SERIES_DAG_FILE, SERIES_DAG_SOURCE
 from candlelake.airflow.factory import build_download_dag, dag_graph_mermaid
 from candlelake.airflow.runners import DownloadBulkOperator
 
@@ -261,6 +261,7 @@ def test_docs_are_generated_from_the_real_dag_and_settings(bag: DagBag) -> None:
 
 def test_demo_runs_the_same_dag_file_as_the_repository() -> None:
     assert (DAGS / DEMO_DAG_FILE).read_text() == DAILY_DAG_SOURCE
+    assert (DAGS / SERIES_DAG_FILE).read_text() == SERIES_DAG_SOURCE
 
 
 def test_repo_dag_folder_can_be_copied_anywhere(tmp_path: Path) -> None:

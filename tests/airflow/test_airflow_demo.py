@@ -60,6 +60,10 @@ def test_demo_downloads_the_day_through_airflow(tmp_path: Path) -> None:
     assert "27 symbols, 36000 rows written, 0 minutes missing" in out  # 2 BUSD pairs delisted
     assert "25 symbols, 36000 rows written, 0 minutes missing" in out
     assert "excluded: delisted" in out
-    assert f"Lake: {lake} (50 parquet files)" in out
+    # The USD-M series DAG: mark price klines per day, funding settlements per month.
+    assert "download.periodic_daily.binance.binance.futures.v7.3.mark_price" in out
+    assert "download.periodic_daily.binance.binance.futures.v7.3.funding_rate" in out
+    assert "25 symbols, 75 rows written, 0 minutes missing" in out  # 3 settlements a day each
+    assert f"Lake: {lake} (100 parquet files)" in out
     files = sorted(lake.rglob("*.parquet"))
-    assert len(files) == 50 and {f.name for f in files} == {"2024-02-19.parquet"}
+    assert len(files) == 100 and {f.name for f in files} == {"2024-02-19.parquet", "2024-02.parquet"}

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -135,3 +139,40 @@ def test_the_real_funding_sample_is_ingested_exactly_through_the_archive(tmp_pat
     assert lake_rows(tmp_path / "lake", "BTC_USDT") == real
     file = dataset(tmp_path / "lake") / "currency_pair=BTC_USDT/year=2026/month=4/2026-04.parquet"
     assert pq.read_schema(file).field("timestamp").type == pa.int64()
+
+
+MONTHS = [(2023, m) for m in range(7, 13)] + [(2024, m) for m in range(1, 7)]
+
+
+def test_an_interrupted_funding_run_reports_every_month_it_did_not_finish(
+    make_simulator, tmp_path: Path
+) -> None:
+    sim = make_simulator(SimConfig(seed=53, clock="frozen:2024-07-10T12:00:00Z", latency_ms=300))
+    lake, report = tmp_path / "lake", tmp_path / "report.json"
+    argv = [sys.executable, "-m", "candlelake", *bulk_args(
+        sim_url=sim.url, market="futures", start="2023-07-01T00:00:00+00:00",
+        end="2024-06-30T23:59:00+00:00", dst=str(lake),
+        extra=["--universe_part", "1", "1", "--concurrency", "1", "--report_json", str(report)],
+    )]  # fmt: skip
+    argv[argv.index("--data_type") + 1] = "funding_rate"
+    argv[argv.index("--action_tag") + 1] = "downloaded_all"
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(lake.rglob("*.parquet")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    data = json.loads(report.read_text())
+    assert data["interrupted"] is True
+    symbol = data["symbols"][0]
+    unfinished = [
+        (m["start_ms"], m["end_ms"]) for m in symbol["missing"] if m["reason"].startswith("not finished")
+    ]
+    done = sorted(symbol["sources"])
+    assert 0 < len(done) < 12 and done == [f"{y}-{m:02d}-01" for y, m in MONTHS[: len(done)]]
+    # The months not finished, merged into one span: from the next month to the window's end.
+    y, m = MONTHS[len(done)]
+    assert unfinished == [(day_ms(f"{y}-{m:02d}-01")[0], day_ms("2024-07-01")[0])]
+    assert len(list(lake.rglob("*.parquet"))) == symbol["days_written"] == len(symbol["sources"])

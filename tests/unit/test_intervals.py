@@ -1,7 +1,11 @@
 """The interval vocabulary: Binance's kline intervals, their markets and their action tags."""
 
+import datetime as dt
+
+import numpy as np
 import pytest
 
+from candlelake.bars import grid_of
 from candlelake.bulk import BulkRequest
 from candlelake.errors import UsageError
 from candlelake.markets import (
@@ -12,6 +16,7 @@ from candlelake.markets import (
     parse_interval,
 )
 from candlelake.signature import DatasetSignature
+from candlelake.timeutil import Window, to_ms
 
 # binance.md §1.1 (spot) and §2.1 (USD-M: the same set minus 1s), as Binance spells them.
 BINANCE_SPOT = [
@@ -75,3 +80,32 @@ def test_a_bulk_request_checks_its_interval() -> None:
     assert request.to_argv()[-2:] == ["--interval", "1s"]
     with pytest.raises(UsageError, match="interval '1s' is not served for market 'futures'"):
         BulkRequest(**base, action_tag="downloaded_1sec", contract_type="futures", interval="1s")  # type: ignore[arg-type]
+
+
+def _ms(text: str) -> int:
+    return to_ms(dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC))
+
+
+def test_weekly_bars_open_on_mondays_and_belong_to_the_month_they_open_in() -> None:
+    grid = grid_of("1w")
+    january = grid.partition_window(dt.date(2024, 1, 1))
+    opens = [dt.datetime.fromtimestamp(t / 1000, dt.UTC).date() for t in grid.opens(january)]
+    assert opens == [dt.date(2024, 1, d) for d in (1, 8, 15, 22, 29)]  # 2024-01-01 is a Monday
+    assert grid.partition(_ms("2024-01-29T00:00:00")) == dt.date(2024, 1, 1)
+    assert grid.close_times(np.asarray([_ms("2024-01-29T00:00:00")]))[0] == _ms("2024-02-05T00:00:00") - 1
+
+
+def test_monthly_bars_follow_the_calendar() -> None:
+    grid = grid_of("1M")
+    window = Window(_ms("2023-12-15T00:00:00"), _ms("2024-03-01T00:00:00"))
+    assert grid.count(window) == 2  # January and February; December opened before the window
+    assert grid.next_open(_ms("2024-02-01T00:00:00")) == _ms("2024-03-01T00:00:00")
+    assert grid.floor(_ms("2024-02-29T23:59:00")) == _ms("2024-02-01T00:00:00")
+
+
+def test_bars_up_to_a_day_are_stored_by_day_and_counted_as_bars() -> None:
+    grid = grid_of("1s")
+    day = grid.partition_window(dt.date(2024, 2, 29))
+    assert (grid.count(day), grid_of("1h").count(day), grid_of("1d").count(day)) == (86_400, 24, 1)
+    assert not grid.monthly_partitions and grid_of("3d").monthly_partitions
+    assert grid.unit == "1s bars" and grid_of("1m").unit == "minutes"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from airflow.sdk import Asset
 
-from candlelake.airflow.settings import Job, Stage, StageSettings
+from candlelake.airflow.settings import Job, Stage, StageSettings, action_tag_for
 from candlelake.signature import DatasetSignature, universe_token
 
 ASSET_SCHEME = "x-candlelake"  # Airflow leaves `x-` schemes to users
@@ -22,7 +22,7 @@ def job_signature(settings: StageSettings, job: Job) -> str:
         DatasetSignature(
             download_mode=settings.download_mode,
             downloading_entity=settings.downloading_entity,
-            action_tag=settings.action_tag,
+            action_tag=action_tag_for(job, settings.action_tag),
             data_format=settings.data_format,
             data_type=job.data_type,
             asset_type=job.contract,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from candlelake.airflow.settings import Job, StageSettings
+from candlelake.airflow.settings import Job, StageSettings, action_tag_for
 from candlelake.bulk import BulkRequest
 from candlelake.errors import UsageError
 
@@ -97,7 +97,7 @@ def bulk_request(job: Job, window: WindowArgs, settings: StageSettings) -> BulkR
         return BulkRequest(
             download_mode=settings.download_mode,
             downloading_entity=settings.downloading_entity,
-            action_tag=settings.action_tag,
+            action_tag=action_tag_for(job, settings.action_tag),
             vendor=job.vendor,  # type: ignore[arg-type]  # checked by BulkRequest
             exchange_id=job.exchange,  # type: ignore[arg-type]
             universe=job.universe,

@@ -45,6 +45,24 @@ dag = build_download_dag(
 '''
 
 
+SERIES_DAG_FILE = "test.download_periodic_daily_futures_series.py"
+# Identical to dags/test.download_periodic_daily_futures_series.py (a test keeps them equal).
+SERIES_DAG_SOURCE = '''\
+"""Daily USD-M derivative series of the previous UTC day: mark price klines and funding rates."""
+
+from candlelake.airflow.factory import build_download_dag
+
+dag = build_download_dag(
+    __file__,
+    jobs=[
+        # (vendor, exchange, contract, data_type, universe)
+        ("binance", "binance", "futures", "mark_price", "v7.3"),
+        ("binance", "binance", "futures", "funding_rate", "v7.3"),
+    ],
+)
+'''
+
+
 def run_time(day: dt.date) -> dt.datetime:
     """When the scheduled run that downloads ``day`` happens: the next day at 01:20 UTC."""
     return dt.datetime.combine(day + dt.timedelta(days=1), RUN_TIME, tzinfo=dt.UTC)
@@ -53,7 +71,8 @@ def run_time(day: dt.date) -> dt.datetime:
 def write_dag_folder(
     folder: Path, *, lake: Path, rest_url: str, report_dir: Path, extra_env: dict[str, str]
 ) -> Path:
-    """Write the daily test DAG and its settings into ``folder``; return the DAG file."""
+    """Write the daily test DAGs (OHLCV; USD-M mark price and funding) and their settings
+    into ``folder``; return the OHLCV DAG's file."""
     folder.mkdir(parents=True, exist_ok=True)
     env = {
         "CANDLELAKE_BINANCE_URL": rest_url,
@@ -75,6 +94,7 @@ log_level = "WARNING"
     )
     dag_file = folder / DAILY_DAG_FILE
     dag_file.write_text(DAILY_DAG_SOURCE)
+    (folder / SERIES_DAG_FILE).write_text(SERIES_DAG_SOURCE)
     return dag_file
 
 
@@ -155,11 +175,15 @@ def run_demo(lake_dir: Path, date: dt.date | None, *, out: TextIO | None = None)
         )
         log_path = root / "airflow.log"
         print(f"Simulator at {sim.url}; Airflow home {root / 'home'} (temporary)", file=out)
-        print(f"Running DAG {dag_file.stem} for {day} (run at {at:%Y-%m-%d %H:%M} UTC)...", file=out)
+        series = dag_file.with_name(SERIES_DAG_FILE)
+        print(
+            f"Running DAGs {dag_file.stem} and {series.stem} for {day} (run at {at:%Y-%m-%d %H:%M} UTC)...",
+            file=out,
+        )
         out.flush()
         with log_path.open("w") as log:
             proc = subprocess.run(
-                [sys.executable, "-m", "candlelake.airflow.demo", str(dag_file), at.isoformat()],
+                [sys.executable, "-m", "candlelake.airflow.demo", at.isoformat(), str(dag_file), str(series)],
                 env=airflow_env(root / "home", root / "dags"),
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -175,21 +199,23 @@ def run_demo(lake_dir: Path, date: dt.date | None, *, out: TextIO | None = None)
         return 0 if proc.returncode == 0 else 1
 
 
-def _child(dag_file: str, logical_date: str) -> int:
-    """In the child: migrate the SQLite home, parse the DAG, run it with ``dag.test()``."""
+def _child(logical_date: str, *dag_files: str) -> int:
+    """In the child: migrate the SQLite home, parse the DAGs, run each with ``dag.test()``."""
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils import db
 
     db.initdb()
-    bag = DagBag(dag_folder=str(Path(dag_file).parent))
+    bag = DagBag(dag_folder=str(Path(dag_files[0]).parent))
     if bag.import_errors:
         print(f"DAG import errors: {bag.import_errors}", file=sys.stderr)
         return 2
-    dag = bag.dags[Path(dag_file).stem]
-    run = dag.test(logical_date=dt.datetime.fromisoformat(logical_date))
-    print(f"candlelake-demo: dag run {run.run_id} state={run.state}")
-    return 0 if run.state == "success" else 1
+    failed = 0
+    for dag_file in dag_files:
+        run = bag.dags[Path(dag_file).stem].test(logical_date=dt.datetime.fromisoformat(logical_date))
+        print(f"candlelake-demo: dag run {run.run_id} state={run.state}")
+        failed += run.state != "success"
+    return 0 if not failed else 1
 
 
 if __name__ == "__main__":
-    sys.exit(_child(sys.argv[1], sys.argv[2]))
+    sys.exit(_child(sys.argv[1], *sys.argv[2:]))

@@ -89,17 +89,26 @@ class Job:
     universe: str
 
     def task_id(self, download_mode: str) -> str:
-        """``download.<mode>.<vendor>.<exchange>.<contract>.<universe>`` (upstream's task id).
+        """``download.<mode>.<vendor>.<exchange>.<contract>.<universe>`` (upstream's task id),
+        then ``.<data_type>`` for any data type but ``ohlcv``.
 
         Characters Airflow does not allow in a task id become ``_``; the values themselves
         reach the command unchanged.
         """
-        parts = ("download", download_mode, self.vendor, self.exchange, self.contract, self.universe)
+        parts = ["download", download_mode, self.vendor, self.exchange, self.contract, self.universe]
+        if self.data_type != "ohlcv":  # upstream's ids name no data type: they only had OHLCV
+            parts.append(self.data_type)
         task_id = _TASK_ID_UNSAFE.sub("_", ".".join(parts))
         if len(task_id) > _TASK_ID_MAX:  # Airflow's limit is 250; keep it unique with a hash
             digest = hashlib.sha256(task_id.encode()).hexdigest()[:12]
             task_id = f"{task_id[: _TASK_ID_MAX - 13]}.{digest}"
         return task_id
+
+
+def action_tag_for(job: Job, stage_tag: str) -> str:
+    """The stage's action tag, except for funding: settlements are not 1-minute bars, so a
+    funding dataset is named `downloaded_all` (every settlement published)."""
+    return "downloaded_all" if job.data_type == "funding_rate" else stage_tag
 
 
 class StageSettings(Settings):

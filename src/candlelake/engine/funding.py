@@ -20,7 +20,7 @@ from candlelake.errors import CandlelakeError
 from candlelake.job import DownloadJob
 from candlelake.lake.funding import FundingWriter
 from candlelake.lake.layout import months_between, open_dataset
-from candlelake.markets import to_exchange_id
+from candlelake.markets import Market, to_exchange_id
 from candlelake.plan.archive import REAL_ARCHIVE_URL, ArchiveFile, funding_archive_url
 from candlelake.plan.days import clamp_window
 from candlelake.progress import LogProgress, Progress
@@ -52,10 +52,10 @@ def month_windows(window: Window) -> list[Window]:
     return out
 
 
-def funding_file(base_url: str, symbol: str, label: str) -> ArchiveFile:
+def funding_file(base_url: str, market: Market, symbol: str, label: str) -> ArchiveFile:
     """The archive's monthly funding file of `symbol` for the month `label` (YYYY-MM)."""
-    url = funding_archive_url(base_url, "futures", symbol, label)
-    return ArchiveFile("futures", symbol, "monthly", label, (), url, dataset="fundingRate")
+    url = funding_archive_url(base_url, market, symbol, label)
+    return ArchiveFile(market, symbol, "monthly", label, (), url, dataset="fundingRate")
 
 
 async def download_funding(job: DownloadJob, progress: Progress | None = None) -> RunReport:
@@ -83,20 +83,40 @@ async def download_funding(job: DownloadJob, progress: Progress | None = None) -
         months = month_windows(window)
         symbols = job_symbols(job, info)
         progress.start(len(symbols) * len(months))
-        try:
-            for symbol in symbols:
-                symbol_report = SymbolReport(symbol)
-                report.symbols.append(symbol_report)
-                entry = info.get(to_exchange_id(symbol))
-                if entry is None:
-                    symbol_report.gaps.append(Gap(window.start_ms, window.end_ms, "missing", NOT_ON_EXCHANGE))
-                    continue
-                symbol_report.listed_ms = entry.listed_ms
+        report.symbols = [SymbolReport(symbol) for symbol in symbols]
+        # Symbols run concurrently (months of one symbol in order); the funding pool paces REST.
+        slots = asyncio.Semaphore(job.concurrency)
+
+        async def one_symbol(symbol_report: SymbolReport) -> None:
+            symbol = symbol_report.symbol
+            entry = info.get(to_exchange_id(symbol))
+            if entry is None:
+                symbol_report.gaps.append(Gap(window.start_ms, window.end_ms, "missing", NOT_ON_EXCHANGE))
+                return
+            symbol_report.listed_ms = entry.listed_ms
+            async with slots:
                 for part in months:
                     before = symbol_report.rows_written
                     await _month(job, rest, archive, base_url, writer, symbol, part, now_ms, symbol_report)
                     weight = rest.funding_budget.total_weight
                     progress.day_done(symbol, symbol_report.rows_written - before, weight=weight, retries=0)
+
+        try:
+            await asyncio.gather(*(one_symbol(r) for r in report.symbols))
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is None or not task.cancelling():
+                raise
+            # The CLI cancels on SIGINT/SIGTERM: every month not finished is explained.
+            task.uncancel()
+            report.interrupted = True
+            for symbol_report in report.symbols:
+                if symbol_report.listed_ms is None and to_exchange_id(symbol_report.symbol) not in info:
+                    continue
+                for part in months:
+                    if from_ms(part.start_ms).date().replace(day=1) not in symbol_report.sources:
+                        reason = "not finished: run interrupted"
+                        symbol_report.gaps.append(Gap(part.start_ms, part.end_ms, "missing", reason))
         finally:
             progress.close()
             report.requests, report.retries = rest.stats.requests, rest.stats.retries
@@ -129,7 +149,8 @@ async def _month(
     try:
         table, source = None, "rest"
         if archive is not None and ended:
-            fetched = await archive.fetch(funding_file(base_url, symbol, label), parse=parse_funding_csv)
+            file = funding_file(base_url, job.market, symbol, label)
+            fetched = await archive.fetch(file, parse=parse_funding_csv)
             if fetched.table is not None:
                 table, source = fetched.table, "archive:monthly"
         if table is None:
@@ -144,8 +165,6 @@ async def _month(
     items = settlements(table)
     gaps = missing_settlements(items, part, symbol_report.listed_ms)
     inside = to_table([s for s in items if part.start_ms <= s.nominal_ms < part.end_ms])
-    symbol_report.gaps.extend(gaps)
-    symbol_report.sources[first] = source
     if inside.num_rows:
         await asyncio.to_thread(
             writer.write_month,
@@ -160,3 +179,6 @@ async def _month(
         symbol_report.rows_written += inside.num_rows
         symbol_report.days_written += 1
         symbol_report.files.append(f"{symbol} {label}")
+    # Recorded once the month is written: an interrupted run reports the others.
+    symbol_report.gaps.extend(gaps)
+    symbol_report.sources[first] = source

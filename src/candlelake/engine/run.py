@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
+from candlelake.bars import grid_of
 from candlelake.engine.scheduler import Scheduler
 from candlelake.engine.sink import DaySink
 from candlelake.errors import CandlelakeError, UsageError
@@ -66,7 +67,8 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
     location = open_dataset(
         job.lake_url, job.signature, aws_profile=job.aws_profile, endpoint_url=job.s3_endpoint_url
     )
-    writer = LakeWriter(location)
+    grid = grid_of(job.interval)
+    writer = LakeWriter(location, grid)
     # Fail on an unwritable destination before spending any request weight.
     await asyncio.to_thread(writer.check_writable)
     uses_archive = job.vendor == "binance" and job.use_archive
@@ -79,7 +81,6 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
         dataset=BINANCE_DATASETS[job.data_type],
         interval=job.interval,
     )
-    grid = options.grid
     heartbeat = asyncio.create_task(_heartbeat(progress, started))
     async with AsyncExitStack() as stack:
         stack.callback(heartbeat.cancel)

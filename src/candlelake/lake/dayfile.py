@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from candlelake.bars import BarGrid
 from candlelake.lake import layout
 from candlelake.lake.schema import (
     COMPRESSION,
@@ -18,7 +19,7 @@ from candlelake.lake.schema import (
     DayMeta,
     lake_schema,
 )
-from candlelake.timeutil import day_window, fmt_ms
+from candlelake.timeutil import fmt_ms
 
 
 def serialize(table: pa.Table, meta: DayMeta) -> bytes:
@@ -73,12 +74,12 @@ def to_lake_table(table: pa.Table, *, exchange_id: str, knowledge_time: dt.datet
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def check_meta(symbol: str, day: dt.date, table: pa.Table, meta: DayMeta) -> None:
+def check_meta(symbol: str, day: dt.date, table: pa.Table, meta: DayMeta, grid: BarGrid) -> None:
     if (meta.symbol, meta.day) != (symbol, day):
         raise ValueError(f"meta describes {meta.symbol} {meta.day}, not {symbol} {day}")
     if meta.rows != table.num_rows:
         raise ValueError(f"meta says {meta.rows} rows, the table has {table.num_rows}")
-    whole = day_window(day)
+    whole = grid.partition_window(day)
     if not whole.start_ms <= meta.window_start_ms <= meta.window_end_ms <= whole.end_ms:
         raise ValueError(f"meta window [{meta.window_start_ms}, {meta.window_end_ms}) is not inside {day}")
 

@@ -3,6 +3,7 @@
     <lake base>/v3/<signature tokens...>/                  dataset root (see candlelake.signature)
         currency_pair=BTC_USDT/year=2024/month=2/           hive partitions, month not zero-padded
             2024-02-19.parquet                              one file per (symbol, UTC day)
+            2024-02.parquet                                 or per (symbol, month): 3d, 1w, 1M bars
 
 Upstream readers see the same hive partitions they wrote. Names starting with `.` or `_` are
 hidden: temporary files use them, and pyarrow's dataset discovery and our reader skip them.
@@ -28,6 +29,7 @@ DAY_FILE_SUFFIX: Final = ".parquet"
 
 _INT_RE = re.compile(r"^(0|[1-9]\d*)$")  # canonical ints only: `month=2`, never `month=02`
 _DAY_FILE_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.parquet$")
+_MONTH_FILE_RE = re.compile(r"^(\d{4})-(\d{2})\.parquet$")
 _TEMP_RE = re.compile(r"^\..+\.([A-Za-z0-9-]+)-(\d+)\.[0-9a-f]{32}\.tmp$")
 
 
@@ -77,13 +79,16 @@ def partition_dir(symbol: str, year: int, month: int) -> str:
     )
 
 
-def day_file_name(day: dt.date) -> str:
+def day_file_name(day: dt.date, *, monthly: bool = False) -> str:
+    """`2024-02-19.parquet`, or `2024-02.parquet` for a month partition (key: its first day)."""
+    if monthly:
+        return f"{day.year:04d}-{day.month:02d}{DAY_FILE_SUFFIX}"
     return f"{day.isoformat()}{DAY_FILE_SUFFIX}"
 
 
-def day_file(symbol: str, day: dt.date) -> str:
+def day_file(symbol: str, day: dt.date, *, monthly: bool = False) -> str:
     """`currency_pair=BTC_USDT/year=2024/month=2/2024-02-19.parquet`, relative to the root."""
-    return f"{partition_dir(symbol, day.year, day.month)}/{day_file_name(day)}"
+    return f"{partition_dir(symbol, day.year, day.month)}/{day_file_name(day, monthly=monthly)}"
 
 
 def parse_partition_dir(relative: str) -> tuple[str, int, int]:
@@ -104,7 +109,22 @@ def parse_partition_dir(relative: str) -> tuple[str, int, int]:
 
 
 def parse_day_file_name(name: str) -> dt.date | None:
-    """The day of a day file's base name (`2024-02-19.parquet`), or None for other files."""
+    """The partition key of a file's base name: the day of `2024-02-19.parquet`, the first
+    day of `2024-02.parquet` (a month file), or None for other files."""
+    span = file_days(name)
+    return None if span is None else span[0]
+
+
+def file_days(name: str) -> tuple[dt.date, dt.date] | None:
+    """The first and last UTC day whose bars a day or month file holds, or None."""
+    month = _MONTH_FILE_RE.fullmatch(name)
+    if month:
+        year, number = int(month[1]), int(month[2])
+        if not 1 <= number <= 12:
+            return None
+        first = dt.date(year, number, 1)
+        following = dt.date(year + number // 12, number % 12 + 1, 1)
+        return first, following - dt.timedelta(days=1)
     match = _DAY_FILE_RE.fullmatch(name)
     if not match:
         return None
@@ -112,7 +132,7 @@ def parse_day_file_name(name: str) -> dt.date | None:
         day = dt.date.fromisoformat(match[1])
     except ValueError:
         return None
-    return day
+    return day, day
 
 
 def parse_day_file(relative: str) -> tuple[str, dt.date]:

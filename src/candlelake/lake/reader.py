@@ -180,10 +180,11 @@ def select_files(
         symbol_dir = posixpath.join(root, layout.segment("currency_pair", symbol))
         for month_dir in _month_dirs(fs, symbol_dir, first_day, last_day):
             for path in _list(fs, month_dir, "file"):
-                day = layout.parse_day_file_name(posixpath.basename(path))
-                # Day files are pruned by name; other (upstream) files by their month only.
-                if day is not None and (
-                    (first_day is not None and day < first_day) or (last_day is not None and day > last_day)
+                span = layout.file_days(posixpath.basename(path))
+                # Day and month files are pruned by name; other (upstream) files by their month only.
+                if span is not None and (
+                    (first_day is not None and span[1] < first_day)
+                    or (last_day is not None and span[0] > last_day)
                 ):
                     continue
                 files.append(path)

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
+from candlelake.bars import MINUTE_GRID, BarGrid
 from candlelake.lake import layout
 from candlelake.lake.dayfile import check_day_rows, check_meta, serialize, to_lake_table
 from candlelake.lake.guard import ConcurrentWrite, partition_lock, put_if_unchanged, sweep_temp_files
@@ -69,8 +70,10 @@ class LakeWriter:
     rows: a write merges with the current file under a partition lock (local) or a
     conditional put (object stores)."""
 
-    def __init__(self, location: DatasetLocation) -> None:
+    def __init__(self, location: DatasetLocation, grid: BarGrid = MINUTE_GRID) -> None:
         self.location = location
+        # The interval's partitions: a file per UTC day, or per month for 3d, 1w and 1M bars.
+        self.grid = grid
         self._fs, self._root = location.filesystem()
         self._swept: set[str] = set()  # partitions cleared of old temp files by this writer
         self.ledger = Ledger(self._fs, self._root)
@@ -137,7 +140,7 @@ class LakeWriter:
         symbol, day, table, meta = d.symbol, d.day, d.table, d.meta
         check_symbol(symbol)
         lake_table = to_lake_table(table, exchange_id=exchange_id, knowledge_time=knowledge_time)
-        check_meta(symbol, day, lake_table, meta)
+        check_meta(symbol, day, lake_table, meta, self.grid)
         check_day_rows(lake_table, meta)
         path = self._path(symbol, day)
         if isinstance(self._fs, LocalFileSystem):
@@ -263,7 +266,7 @@ class LakeWriter:
         return result
 
     def _path(self, symbol: str, day: dt.date) -> str:
-        return posixpath.join(self._root, layout.day_file(symbol, day))
+        return posixpath.join(self._root, layout.day_file(symbol, day, monthly=self.grid.monthly_partitions))
 
     def _list_files(self, directory: str) -> list[tuple[str, int]]:
         """(path, size) of the visible files in `directory`; none if it does not exist."""

@@ -95,8 +95,8 @@ def plan_symbol(
     skipped_gaps: list[Gap] = []
     for day in grid.partitions(window):
         covered = grid.partition_window(day).intersect(window)
-        if covered is None:
-            continue
+        if covered is None or grid.count(covered) == 0:
+            continue  # e.g. the first days of a month before its first 1w bar opens
         if (
             listed_ms is not None
             and covered.end_ms <= grid.partition_window(grid.partition(listed_ms)).start_ms
@@ -118,7 +118,8 @@ def plan_symbol(
         windows[day] = covered
     files: list[ArchiveFile] = []
     if options.use_archive:
-        whole_days = [d for d, w in windows.items() if w == grid.partition_window(d)]
+        # Whole: every bar of the partition (its window may start before the first bar opens).
+        whole_days = [d for d, w in windows.items() if grid.count(w) == grid.count(grid.partition_window(d))]
         files = plan_archive_files(
             options.archive_url,
             options.market,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from candlelake.bars import MINUTE_GRID, BarGrid
 from candlelake.timeutil import Window
 
@@ -90,10 +88,9 @@ def plan_pages(
 ) -> list[Page]:
     """Split `window` into consecutive pages of at most `page_size` bars of `grid`.
 
-    `window` starts and ends on the grid (plan.days.clamp_window snaps the run's window).
+    A page asks for the bars opening in its window. Windows need not start on the grid: a
+    month partition of 1w bars starts on the 1st, and its first bar opens on a Monday.
     """
-    if not (grid.on_grid(np.asarray([window.start_ms, window.end_ms], dtype=np.int64)).all()):
-        raise ValueError(f"window {window} is not aligned to whole {grid.interval} bars")
     size = page_size or cost.best_page_size()
     pages = []
     step = grid.step_ms
@@ -105,11 +102,11 @@ def plan_pages(
             limit = cost.limit_for(len(chunk), size)
             pages.append(Page(Window(int(chunk[0]), end), limit, cost.weight(limit)))
         return pages
-    start = window.start_ms
+    start = grid.ceil(window.start_ms)
     while start < window.end_ms:
-        bars = min(size, (window.end_ms - start) // step)
+        bars = min(size, grid.count(Window(start, window.end_ms)))
         limit = cost.limit_for(bars, size)
-        end = start + bars * step
+        end = min(window.end_ms, start + bars * step)
         pages.append(Page(Window(start, end), limit, cost.weight(limit)))
         start = end
     return pages

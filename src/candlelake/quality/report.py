@@ -155,10 +155,11 @@ class RunReport:
                 notes.append(f"MISSING {gap}")
             for err in s.errors:
                 notes.append(f"ERROR {err}")
-            head = f"{s.symbol}: {s.rows_written} rows in {s.days_written} day files"
+            part = "month" if grid_of(s.interval).monthly_partitions else "day"
+            head = f"{s.symbol}: {s.rows_written} rows in {s.days_written} {part} files"
             if s.sources and set(s.sources.values()) != {"rest"}:
                 counts = Counter(s.sources.values())
-                head += " (" + ", ".join(f"{src}: {n} days" for src, n in sorted(counts.items())) + ")"
+                head += " (" + ", ".join(f"{src}: {n} {part}s" for src, n in sorted(counts.items())) + ")"
             if s.days_skipped:
                 head += f", {s.days_skipped} days already complete"
             lines.append(head + ("" if not notes else "; " + "; ".join(notes)))

@@ -21,13 +21,31 @@ import numpy as np
 
 from candlelake.simulator import funding
 from candlelake.simulator.encode import csv_bytes
-from candlelake.simulator.intervals import MINUTES
+from candlelake.simulator.intervals import MINUTES, MONDAY_MINUTE
 from candlelake.simulator.klines import ByteLRU
 from candlelake.simulator.market import MINUTE_MS, Market, aggregate, day_str
 from candlelake.simulator.prices import KINDS, TRADE_KLINES, derive
+from candlelake.simulator.seconds import SECOND_MS, split_minutes
 from candlelake.simulator.symbols import Symbol, matches
 
-ARCHIVE_INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d")
+# The archive spells the month interval `1mo`; 3d, 1w and 1mo have monthly files only.
+MONTHLY_ONLY_INTERVALS = ("3d", "1w", "1mo")
+ARCHIVE_INTERVALS = (
+    "1s",  # spot only
+    "1m",
+    "3m",
+    "5m",
+    "15m",
+    "30m",
+    "1h",
+    "2h",
+    "4h",
+    "6h",
+    "8h",
+    "12h",
+    "1d",
+    *MONTHLY_ONLY_INTERVALS,
+)
 MARKET_DIRS = {"spot": "spot", "futures": "futures/um"}
 _KEY_RE = re.compile(
     r"^data/(?P<mdir>spot|futures/um)/(?P<period>daily|monthly)/(?P<kind>" + "|".join(KINDS) + r")/"
@@ -46,6 +64,9 @@ REAL_ZIPS = {
     ),
     "data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2020-01-01.zip": "real/spot-BTCUSDT-1m-2020-01-01.zip",
     "data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2020-01-02.zip": "real/spot-BTCUSDT-1m-2020-01-02.zip",
+    # Recorded 1h files with µs timestamps; served as they are (REST for these days stays synthetic).
+    "data/spot/daily/klines/BTCUSDT/1h/BTCUSDT-1h-2026-05-08.zip": "real/spot-BTCUSDT-1h-2026-05-08.zip",
+    "data/spot/daily/klines/BTCUSDT/1h/BTCUSDT-1h-2026-05-09.zip": "real/spot-BTCUSDT-1h-2026-05-09.zip",
 }
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 
@@ -86,6 +107,20 @@ class FileRef:
             int(month.astype("datetime64[m]").astype(np.int64)),
             int((month + 1).astype("datetime64[m]").astype(np.int64)),
         )
+
+
+def bar_edges(interval: str, start: int, end: int) -> np.ndarray:
+    """Edges (minutes) of the bars opening in [start, end): the bars REST serves (intervals.py).
+
+    A 3d or 1w bar that opens late in the month ends in the next one; the file still holds it,
+    since a bar belongs to the period of its open time.
+    """
+    if interval == "1mo":
+        return np.asarray([start, end], dtype=np.int64)
+    step = MINUTES[interval]
+    origin = MONDAY_MINUTE if interval == "1w" else 0
+    first = start + (origin - start) % step
+    return np.arange(first, end + step, step, dtype=np.int64)
 
 
 def parse_key(key: str) -> tuple[FileRef, bool] | None:
@@ -144,6 +179,10 @@ class Archive:
         sym = self.market.symbols.get(ref.market, ref.symbol)
         if sym is None or (ref.interval not in ARCHIVE_INTERVALS and ref.kind != FUNDING):
             return False
+        if ref.period == "daily" and ref.interval in MONTHLY_ONLY_INTERVALS:
+            return False
+        if ref.interval == "1s" and ref.market != "spot":
+            return False
         if now_ms < self.published_ms(ref):
             return False
         if matches(self.cfg.missing_archive_days, ref.market, ref.symbol, ref.date):
@@ -170,20 +209,27 @@ class Archive:
             return funding.csv_bytes(
                 funding.settlements(self.cfg, sym, start * MINUTE_MS, end * MINUTE_MS - 1)
             )
-        fmt, frame = derive(ref.kind, sym, self.market.minutes(sym, start, end))
-        if ref.interval == "1m":
-            close_ms = (frame.t + 1) * MINUTE_MS - 1
+        open_ms = None
+        if ref.interval == "1s":  # spot only (exists)
+            fmt, frame = derive(ref.kind, sym, self.market.minutes(sym, start, end))
+            frame, open_ms = split_minutes(frame)
+            close_ms = open_ms + SECOND_MS - 1
         else:
-            edges = np.arange(start, end + 1, MINUTES[ref.interval], dtype=np.int64)
-            frame, ends = aggregate(frame, edges)
-            close_ms = ends * MINUTE_MS - 1
+            edges = bar_edges(ref.interval, start, end)
+            fmt, frame = derive(ref.kind, sym, self.market.minutes(sym, int(edges[0]), int(edges[-1])))
+            if ref.interval == "1m":
+                close_ms = (frame.t + 1) * MINUTE_MS - 1
+            else:
+                frame, ends = aggregate(frame, edges)
+                close_ms = ends * MINUTE_MS - 1
         if matches(self.cfg.incomplete_archive_files, ref.market, ref.symbol, ref.date):
             frame = frame.take(np.arange(len(frame)) < max(1, int(len(frame) * 0.3)))
             close_ms = close_ms[: len(frame)]
+            open_ms = None if open_ms is None else open_ms[: len(frame)]
         first_day = ref.date if len(ref.date) == 10 else ref.date + "-01"
         micro = ref.market == "spot" and first_day >= self.cfg.spot_microseconds_from
         header = ref.market == "futures" and first_day >= self.cfg.futures_header_from
-        return csv_bytes(fmt, frame, close_ms, micro, header)
+        return csv_bytes(fmt, frame, close_ms, micro, header, open_ms)
 
     def _zip(self, ref: FileRef, csv: bytes) -> bytes:
         # fixed member timestamp (publication time) keeps the bytes deterministic

@@ -27,8 +27,11 @@ def fixed(units: I64, dec: int) -> pa.Array:
     return pc.binary_join_element_wise(whole, frac, ".")
 
 
-def _columns(sym: Symbol, frame: Frame, close_ms: I64, time_scale: int) -> list[pa.Array]:
-    open_ms = frame.t * MINUTE_MS
+def _columns(
+    sym: Symbol, frame: Frame, close_ms: I64, time_scale: int, open_ms: I64 | None = None
+) -> list[pa.Array]:
+    # `open_ms` is given for 1s candles, whose open times are not whole minutes (seconds.py).
+    open_ms = frame.t * MINUTE_MS if open_ms is None else open_ms
     if time_scale == 1000:  # microseconds: close time gets the extra 999 µs, as Binance writes it
         opens, closes = open_ms * 1000, close_ms * 1000 + 999
     else:
@@ -58,11 +61,11 @@ def _blob(rows: pa.Array) -> tuple[bytes, I64]:
     return blob, offs
 
 
-def json_rows(sym: Symbol, frame: Frame, close_ms: I64) -> tuple[bytes, I64]:
+def json_rows(sym: Symbol, frame: Frame, close_ms: I64, open_ms: I64 | None = None) -> tuple[bytes, I64]:
     """Rows as ``[t,"o",…,"0"],`` each (trailing comma included) + offsets of each row."""
     if len(frame) == 0:
         return b"", np.zeros(1, dtype=np.int64)
-    t, o, h, lo, c, v, ct, q, n, tb, tq = _columns(sym, frame, close_ms, 1)
+    t, o, h, lo, c, v, ct, q, n, tb, tq = _columns(sym, frame, close_ms, 1, open_ms)
     rows = pc.binary_join_element_wise(
         "[", t, ',"', o, '","', h, '","', lo, '","', c, '","', v, '",', ct, ',"', q, '",', n,
         ',"', tb, '","', tq, '","0"],', "",
@@ -70,7 +73,9 @@ def json_rows(sym: Symbol, frame: Frame, close_ms: I64) -> tuple[bytes, I64]:
     return _blob(rows)
 
 
-def csv_bytes(sym: Symbol, frame: Frame, close_ms: I64, microseconds: bool, header: bool) -> bytes:
+def csv_bytes(
+    sym: Symbol, frame: Frame, close_ms: I64, microseconds: bool, header: bool, open_ms: I64 | None = None
+) -> bytes:
     """Archive CSV text: Binance's 12 columns, LF line ends, optional futures header."""
     head = (
         b"open_time,open,high,low,close,volume,close_time,quote_volume,count,"
@@ -80,6 +85,6 @@ def csv_bytes(sym: Symbol, frame: Frame, close_ms: I64, microseconds: bool, head
     )
     if len(frame) == 0:
         return head
-    cols = _columns(sym, frame, close_ms, 1000 if microseconds else 1)
+    cols = _columns(sym, frame, close_ms, 1000 if microseconds else 1, open_ms)
     rows = pc.binary_join_element_wise(*cols, "0\n", ",")
     return head + _blob(rows)[0]

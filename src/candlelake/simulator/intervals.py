@@ -12,7 +12,7 @@ MINUTES = {
     "1h": 60, "2h": 120, "4h": 240, "6h": 360, "8h": 480, "12h": 720,
     "1d": 1440, "3d": 4320, "1w": 10080,
 }  # fmt: skip
-SPOT_INTERVALS = (*MINUTES, "1M")  # Binance spot also has 1s; the simulator does not (see docs)
+SPOT_INTERVALS = ("1s", *MINUTES, "1M")  # 1s is served from the 1m truth (seconds.py)
 FUTURES_INTERVALS = (*MINUTES, "1M")
 MONDAY_MINUTE = 4 * 1440  # 1970-01-05, the first Monday: weekly candles open on Mondays
 MAX_BLOCK_MINUTES = 92160  # 64 days of 1m candles per generation step

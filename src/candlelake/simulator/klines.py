@@ -14,9 +14,11 @@ from candlelake.simulator.encode import json_rows
 from candlelake.simulator.intervals import Bucketing
 from candlelake.simulator.market import MINUTE_MS, Frame, Market, aggregate
 from candlelake.simulator.prices import TRADE_KLINES, derive, format_symbol
+from candlelake.simulator.seconds import SECOND_MS, closed_seconds
 from candlelake.simulator.symbols import Symbol
 
 I64 = npt.NDArray[np.int64]
+_SECOND_CHUNK_MS = 20 * MINUTE_MS  # 1200 seconds: more than one page of 1s candles
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -142,6 +144,8 @@ class KlineService:
         count = 0
         if hi < lo or limit <= 0:
             return b"[]", 0
+        if interval == "1s":
+            return self._select_seconds(sym, lo, hi, limit, now_ms, forward=start_ms is not None)
         b = Bucketing(interval)
         want_forming = include_forming and lo <= self._bucket_start_ms(b, now_ms) <= hi
         first_block = b.block_of(lo // MINUTE_MS)
@@ -176,6 +180,30 @@ class KlineService:
                     pieces.append(blk.blob[blk.offs[i0] : blk.offs[i1]])
                     count += i1 - i0
                 idx -= 1
+            pieces.reverse()
+        body = b"".join(pieces)
+        return b"[" + body[:-1] + b"]" if body else b"[]", count
+
+    def _select_seconds(
+        self, sym: Symbol, lo: int, hi: int, limit: int, now_ms: int, *, forward: bool
+    ) -> tuple[bytes, int]:
+        """1s candles, closed ones only (no forming second), a few minutes at a time."""
+        chunk = _SECOND_CHUNK_MS
+        pieces: list[bytes] = []
+        count = 0
+        cursor = lo if forward else hi
+        while count < limit and lo <= cursor <= hi:
+            a, b = (cursor, min(hi, cursor + chunk - 1)) if forward else (max(lo, cursor - chunk + 1), cursor)
+            frame, open_ms = closed_seconds(self.market, sym, a, b, now_ms)
+            take = limit - count
+            keep = slice(0, take) if forward else slice(max(0, len(open_ms) - take), len(open_ms))
+            frame, open_ms = frame.take(np.arange(len(open_ms))[keep]), open_ms[keep]
+            blob, _ = json_rows(format_symbol(self.kind, sym), frame, open_ms + SECOND_MS - 1, open_ms)
+            if blob:
+                pieces.append(blob)
+                count += len(open_ms)
+            cursor = b + 1 if forward else a - 1
+        if not forward:
             pieces.reverse()
         body = b"".join(pieces)
         return b"[" + body[:-1] + b"]" if body else b"[]", count

@@ -1,0 +1,80 @@
+"""The daily USD-M series DAG (mark price and funding) run by Airflow 3 against the simulator."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyarrow.compute as pc
+import pytest
+
+pytest.importorskip("airflow")
+
+import candlelake
+from candlelake.simulator import SimConfig, Simulator, truth
+from fixtures.airflow_home import task_states
+
+pytestmark = [pytest.mark.airflow, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+DAG = "test.download_periodic_daily_futures_series"
+MARK_TASK = "download.periodic_daily.binance.binance.futures.v7.3.mark_price"
+FUNDING_TASK = "download.periodic_daily.binance.binance.futures.v7.3.funding_rate"
+RUN_AT = dt.datetime(2024, 2, 20, 1, 20, tzinfo=dt.UTC)  # downloads 2024-02-19
+DATASET = "v3/periodic_daily/airflow/{tag}/parquet/{kind}/futures/v7_3/binance/binance/v1_0_0"
+DAY_START = int(dt.datetime(2024, 2, 19, tzinfo=dt.UTC).timestamp() * 1000)
+DAY_END = DAY_START + 86_400_000 - 1
+
+
+def test_series_dag_downloads_mark_price_and_funding_of_the_previous_day(
+    airflow_dags: Path, run_dag: Callable[..., Any], tmp_path: Path
+) -> None:
+    cfg = SimConfig(
+        seed=13, clock="frozen:2024-02-20T01:20:30Z", missing_funding=("futures:BTCUSDT:2024-02-19T08",)
+    )
+    lake = tmp_path / "lake"
+    shutil.copy(REPO / "dags" / f"{DAG}.py", airflow_dags / f"{DAG}.py")
+    with Simulator(cfg) as sim:
+        (airflow_dags / "candlelake_dags.toml").write_text(
+            f"""
+[stages.test]
+lake_url = {json.dumps(str(lake))}
+report_dir = {json.dumps(str(tmp_path / "reports"))}
+extra_args = ["--universe_part", "2", "1"]
+assert_on_missing_data = false
+[stages.test.env]
+CANDLELAKE_BINANCE_URL = "{sim.url}"
+CANDLELAKE_BINANCE_ARCHIVE_URL = "{sim.url}"
+"""
+        )
+        dr = run_dag(airflow_dags / f"{DAG}.py", logical_date=RUN_AT)
+    assert dr.state == "success", task_states(dr)
+    states = task_states(dr)
+    assert states[MARK_TASK] == states[FUNDING_TASK] == "success"
+    marks = candlelake.read(str(lake / DATASET.format(tag="downloaded_1min", kind="mark_price")), as_="arrow")
+    funding = candlelake.read(
+        str(lake / DATASET.format(tag="downloaded_all", kind="funding_rate")), as_="arrow"
+    )
+    for symbol in ("ETH_USDT", "BTC_USDT"):
+        sym = symbol.replace("_", "")
+        want = truth.klines(cfg, "futures", sym, DAY_START, DAY_END, kind="markPriceKlines")
+        got = marks.filter(pc.equal(marks["currency_pair"], symbol))
+        assert got["timestamp"].to_pylist() == [r[0] for r in want]
+        assert got["close"].to_pylist() == [float(r[4]) for r in want]
+        settled = truth.funding(cfg, sym, DAY_START, DAY_END)
+        got = funding.filter(pc.equal(funding["currency_pair"], symbol))
+        assert got["timestamp"].to_pylist() == [f[0] for f in settled]
+        assert got["funding_rate"].to_pylist() == [float(f[1]) for f in settled]
+    # The settlement the exchange did not publish is reported with its reason.
+    reports = [json.loads(p.read_text()) for p in (tmp_path / "reports").rglob("*.json")]
+    missing = [m for r in reports for s in r["symbols"] for m in s["missing"]]
+    assert [(m["start_ms"], m["reason"]) for m in missing] == [
+        (
+            DAY_START + 8 * 3_600_000,
+            "no funding settlement published at its due time (8 h after the previous)",
+        )
+    ]
