@@ -127,6 +127,11 @@ class BulkRequest:
         check_data_type_market(self.data_type, self.contract_type, self.exchange_id)
         check_market_interval(self.contract_type, parse_interval(self.interval), self.exchange_id)
         check_action_tag(self.action_tag, self.interval)
+        if self.data_type == "funding_rate" and self.interval != "1m":
+            raise UsageError(
+                f"--interval {self.interval} does not apply to --data_type funding_rate: "
+                "settlements are stored as published, not as bars"
+            )
 
     def to_argv(self, literal: Callable[[str], str] = str) -> list[str]:
         """The arguments after `download-bulk`, an argv list (never a shell string).

@@ -13,7 +13,7 @@ import candlelake
 from candlelake.simulator import SimConfig, Simulator
 from candlelake.timeutil import MINUTE_MS, to_ms
 
-from .helpers import REALDATA, day_ms, expected_rows, run_cli
+from .helpers import REALDATA, bulk_args, day_ms, expected_rows, run_cli
 
 FIELDS = (
     ("timestamp", 0, int), ("open", 1, float), ("high", 2, float), ("low", 3, float), ("close", 4, float),
@@ -57,7 +57,11 @@ def window_ms(start: str, end: str) -> tuple[int, int]:
 
 
 def read_back(lake: Path, market: str, interval: str) -> pa.Table:
-    return candlelake.read(dataset(lake, market, interval), ["BTC_USDT"], as_="arrow").sort_by("timestamp")
+    """The interval's dataset, read by its path and from the lake root by its tag (the same rows)."""
+    by_path = candlelake.read(dataset(lake, market, interval), ["BTC_USDT"], as_="arrow")
+    by_tag = candlelake.read(str(lake), ["BTC_USDT"], as_="arrow", market=market, action_tag=TAGS[interval])
+    assert by_tag.equals(by_path)
+    return by_path.sort_by("timestamp")
 
 
 @pytest.mark.parametrize(
@@ -121,3 +125,29 @@ def test_the_recorded_spot_1h_microsecond_files_are_ingested_exactly(tmp_path: P
     expected = recorded_1h_rows("2026-05-08") + recorded_1h_rows("2026-05-09")
     assert len(expected) == 48
     assert lake_full(read_back(lake, "spot", "1h")) == expected
+
+
+def test_download_bulk_takes_the_interval_and_its_tag(tmp_path: Path):
+    lake = tmp_path / "lake"
+    args = bulk_args(
+        sim_url="",
+        market="futures",
+        start="2024-04-01T00:00:00+00:00",
+        end="2024-04-02T23:59:00+00:00",
+        dst=str(lake),
+        vendor="binance",
+        extra=["--interval", "4h", "--universe_part", "1", "1", "--report_json", str(tmp_path / "r.json")],
+    )
+    args[args.index("--action_tag") + 1] = "downloaded_4hour"
+    with Simulator(CFG) as server:
+        args[args.index("--rest_url") + 1] = server.url
+        code = run_cli([*args, "--archive_url", server.url])
+    assert code == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    (symbol,) = [s["symbol"] for s in report["symbols"]]
+    assert report["interval"] == "4h" and "/downloaded_4hour/" in report["dataset"]
+    got = candlelake.read(report["dataset"], [symbol], as_="arrow").sort_by("timestamp")
+    truth = expected_rows(
+        CFG, "futures", symbol.replace("_", ""), *window_ms("2024-04-01", "2024-04-02"), "4h"
+    )
+    assert len(truth) == 12 and lake_full(got) == as_full(truth)

@@ -127,3 +127,31 @@ def test_a_derivative_series_on_spot_is_a_usage_error_and_writes_nothing(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"--data_type {data_type!r}" in err[0] and "spot" in err[0]
     assert not (tmp_path / "lake").exists()
+
+
+def test_mark_price_in_hours_from_the_archive_and_over_rest_equals_its_truth(tmp_path: Path) -> None:
+    cfg = SimConfig(seed=42, clock="frozen:2024-03-20T12:00:00Z")
+    with Simulator(cfg) as server:
+        runs = {}
+        for name, extra in (("archive", ()), ("rest", ("--no_archive",))):
+            lake = tmp_path / name
+            report = tmp_path / f"{name}.json"
+            args = bulk_args(
+                sim_url=server.url, market="futures", vendor="binance", start="2024-03-01T00:00:00+00:00",
+                end="2024-03-03T23:59:00+00:00", dst=str(lake),
+            )  # fmt: skip
+            args[args.index("--data_type") + 1] = "mark_price"
+            args[args.index("--action_tag") + 1] = "downloaded_1hour"
+            args += ["--interval", "1h", "--archive_url", server.url, "--universe_part", "1", "1"]
+            assert run_cli([*args, "--report_json", str(report), *extra]) == 0
+            runs[name] = json.loads(report.read_text())["symbols"][0]["sources"]
+    assert set(runs["archive"].values()) == {"archive:daily"} and set(runs["rest"].values()) == {"rest"}
+    start, end = day_ms("2024-03-01")[0], day_ms("2024-03-03")[1]
+    want = truth.klines(cfg, "futures", SYMBOL, start, end - 1, interval="1h", kind="markPriceKlines")
+    assert len(want) == 72
+    for name in runs:
+        root = tmp_path / name / "v3/periodic_daily/manual/downloaded_1hour/parquet/mark_price/futures/v7"
+        got = candlelake.read(str(root / "binance/binance/v1_0_0"), ["ETH_USDT"], as_="arrow").sort_by(
+            "timestamp"
+        )
+        assert lake_rows(got) == as_rows(want)

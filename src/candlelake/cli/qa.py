@@ -89,6 +89,12 @@ def _request(
                 )
             sig = found[0]
             location = location.child(sig.relative_path())
+    if sig is not None and sig.data_type == "funding_rate":
+        # QA accounts minutes of day files; a funding run reports each missing settlement itself.
+        raise UsageError(
+            f"{sig} is a funding_rate dataset; qa and repair check candle datasets (ohlcv, mark_price, "
+            "index_price, premium_index); the download report lists every missing settlement"
+        )
     universe: tuple[str, ...] = ()
     if sig is not None and sig.universe != "all":
         universe = tuple(load_universe(sig.universe, sig.exchange_id, vendor=sig.vendor))
