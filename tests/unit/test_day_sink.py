@@ -119,16 +119,16 @@ def test_a_planned_day_never_delivered_is_still_reported_when_the_sink_closes(tm
 
 
 class _HeldWriter(LakeWriter):
-    """A real writer whose day write waits for the test, so a cancel lands mid-write."""
+    """A real writer whose day writes wait for the test, so a cancel lands mid-write."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.started, self.release = threading.Event(), threading.Event()
 
-    def write_day(self, *args: object, **kwargs: object) -> str:
+    def write_days(self, *args: object, **kwargs: object) -> list[str | Exception]:
         self.started.set()
         assert self.release.wait(30)
-        return super().write_day(*args, **kwargs)  # type: ignore[arg-type]
+        return super().write_days(*args, **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("when", ["before the write", "during the write"])

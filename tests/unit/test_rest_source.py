@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Sequence
 
 import orjson
 from scripted_http import MINUTE, Scripted, info_response, kline_row, ok_response
@@ -61,6 +62,9 @@ class Recorder:
 
     async def deliver(self, day: FinishedDay) -> None:
         self.days.append(day)
+
+    async def deliver_days(self, days: Sequence[FinishedDay]) -> None:
+        self.days.extend(days)
 
     def error(self, symbol: str, message: str) -> None:
         self.errors.append(message)

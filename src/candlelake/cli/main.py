@@ -66,9 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = sys.argv[1:]
     if argv is None and args[:1] and args[0] in _NO_PANDAS_COMMANDS and "--help" not in args:
-        from candlelake.cli.startup import defer_pandas_probe
+        from candlelake.cli.startup import defer_pandas_probe, skip_teardown
 
         defer_pandas_probe()
+        code = _run(argv, args)
+        skip_teardown(code)
+        return code
+    return _run(argv, args)
+
+
+def _run(argv: list[str] | None, args: list[str]) -> int:
     _register_commands()
     command = typer.main.get_command(app)
     try:

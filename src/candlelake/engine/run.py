@@ -18,6 +18,7 @@ import os
 import time
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING
 
 from candlelake.bars import grid_of
 from candlelake.engine.scheduler import Scheduler
@@ -39,14 +40,14 @@ from candlelake.plan.days import (
 from candlelake.progress import LogProgress, Progress
 from candlelake.quality.report import RunReport, SymbolReport
 from candlelake.quality.verify import verify_sample
-from candlelake.sources.archive_source import BinanceArchiveSource
-from candlelake.sources.binance import BinanceSource
-from candlelake.sources.binance_archive import ArchiveClient
 from candlelake.sources.binance_rest import SymbolInfo
 from candlelake.sources.protocol import Source
 from candlelake.sources.rest_client import TITLES, open_rest
 from candlelake.sources.rest_source import BinanceRestSource, KlineRest
 from candlelake.timeutil import Window, from_ms
+
+if TYPE_CHECKING:
+    from candlelake.sources.binance_archive import ArchiveClient
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,12 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
         source: Source = rest_source
         archive = None
         if uses_archive:
+            # Imported here: a REST-only run (every ccxt-vendor task) need not load the archive
+            # reader, its inflate library and Arrow's CSV reader (bench/startup.py).
+            from candlelake.sources.archive_source import BinanceArchiveSource
+            from candlelake.sources.binance import BinanceSource
+            from candlelake.sources.binance_archive import ArchiveClient
+
             archive = await stack.enter_async_context(ArchiveClient(concurrency=job.concurrency))
             archive_source = BinanceArchiveSource(archive, options.archive_url)
             source = BinanceSource(rest_source, archive_source, concurrency=job.concurrency)

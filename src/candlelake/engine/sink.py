@@ -18,6 +18,7 @@ from candlelake.bars import MINUTE_GRID, BarGrid
 from candlelake.errors import StorageUnreachable, TerminalError
 from candlelake.lake import DayMeta, LakeWriter
 from candlelake.lake.storage import reason_of, unreachable
+from candlelake.lake.writer import DayWrite
 from candlelake.plan.days import SymbolPlan
 from candlelake.progress import Progress
 from candlelake.quality.report import SymbolReport
@@ -78,31 +79,37 @@ class DaySink:
         report.listed_ms, report.delisted_ms = lifecycle.listed_ms, lifecycle.delisted_ms
 
     async def deliver(self, day: FinishedDay) -> None:
-        # The day stays pending until it is accounted for: if the run is interrupted before
+        await self.deliver_days([day])
+
+    async def deliver_days(self, days: Sequence[FinishedDay]) -> None:
+        """Validate, explain and write `days` (the days one part finished, often a month)."""
+        # A day stays pending until it is accounted for: if the run is interrupted before
         # that, `close` reports it as missing; a day is never both written and missing.
-        rows = 0
+        rows: dict[dt.date, int] = {}
         if self._down is not None:
-            # The store is gone: account for the day, without one more timeout and line each.
-            self._pending[day.symbol].pop(day.day, None)
-            self.explain(day.symbol, day.window.start_ms, day.window.end_ms, f"not written: {self._down}")
+            for day in days:
+                # The store is gone: account for the day, without one more timeout and line each.
+                self._pending[day.symbol].pop(day.day, None)
+                self.explain(day.symbol, day.window.start_ms, day.window.end_ms, f"not written: {self._down}")
         else:
             try:
-                rows = await self._store(day)
-                self._failures_left = STORAGE_FAILURES
+                rows = await self._store(days)
             except Exception as exc:
                 # Last line of defence for the invariant: a day that cannot be finished is
                 # still reported, as missing with the reason, and fails the run.
-                self._pending[day.symbol].pop(day.day, None)
-                self._failed(day, exc)
+                for day in days:
+                    if self._pending[day.symbol].pop(day.day, None) is not None:
+                        self._failed(day, exc)
         weight, retries = self.counters()
-        self.progress.day_done(day.symbol, rows, weight=weight, retries=retries)
+        for day in days:
+            self.progress.day_done(day.symbol, rows.get(day.day, 0), weight=weight, retries=retries)
 
     # -- the rest ------------------------------------------------------------
 
     def _failed(self, day: FinishedDay, exc: Exception) -> None:
         down = unreachable(self.writer.location, exc)
         if down is None:
-            log.exception("%s %s: could not finish the day", day.symbol, day.day)
+            log.error("%s %s: could not finish the day", day.symbol, day.day, exc_info=exc)
         else:
             # The one "storage unreachable" line comes from the stop; each day says less.
             log.warning("%s %s: not written (%s)", day.symbol, day.day, reason_of(exc))
@@ -143,51 +150,66 @@ class DaySink:
             if fails:
                 self.error(symbol, f"{day}: not finished")
 
-    async def _store(self, day: FinishedDay) -> int:
-        report = self.reports[day.symbol]
-        checked = await asyncio.to_thread(self._validate, day)
-        present = checked.table.column("timestamp").to_numpy()
-        gaps: list[Gap] = []
-        if len(present) < self.grid.count(day.window):
-            lifecycle = await day.lifecycle() if day.lifecycle is not None else Lifecycle()
-            invalid = [(p.timestamp, p.reason) for p in checked.problems]
-            gaps = find_gaps(
-                day.window, present, lifecycle, failures=day.failures, invalid=invalid, grid=self.grid
-            )
-        path: str | None = None
-        interrupted = False
-        if checked.table.num_rows:
-            meta = DayMeta(
-                symbol=day.symbol,
-                day=day.day,
-                window_start_ms=day.window.start_ms,
-                window_end_ms=day.window.end_ms,
-                rows=checked.table.num_rows,
-                complete=not day.failures and not checked.problems,
-                source=day.source,
-                archive_sha256=day.archive_sha256,
-                gaps=tuple(g.to_dict() for g in gaps),
-            )
-            async with self._writes:
-                path, interrupted = await _uninterrupted(self._write, checked.table, meta)
-        elif gaps:
-            # No candle at all: no file, but the gap ledger keeps the reasons (lake/ledger.py).
-            _, interrupted = await _uninterrupted(
-                self.writer.record_empty_day, day.symbol, day.day, day.window, gaps
-            )
-        # Accounted only now that the lake holds the day, so an interrupt before this point
-        # leaves it pending (reported missing) and one after it finds it written.
-        self._pending[day.symbol].pop(day.day, None)
-        report.errors.extend(f"invalid row at {p.timestamp}: {p.reason}" for p in checked.problems)
-        report.gaps.extend(gaps)
-        if path is not None:
-            report.files.append(path)
-            report.rows_written += checked.table.num_rows
-            report.days_written += 1
-            report.sources[day.day] = day.source
+    async def _store(self, days: Sequence[FinishedDay]) -> dict[dt.date, int]:
+        """Validate, explain and write `days` (one source part's worth, often a month): two
+        worker-thread calls and one gap-ledger update for all of them, not a few per day."""
+        checked = await asyncio.to_thread(lambda: [self._validate(day) for day in days])
+        explained: list[list[Gap]] = []
+        writes: list[DayWrite] = []
+        empty: list[tuple[FinishedDay, list[Gap]]] = []
+        for day, valid in zip(days, checked, strict=True):
+            gaps = await self._gaps(day, valid)
+            explained.append(gaps)
+            if valid.table.num_rows:
+                meta = DayMeta(
+                    symbol=day.symbol,
+                    day=day.day,
+                    window_start_ms=day.window.start_ms,
+                    window_end_ms=day.window.end_ms,
+                    rows=valid.table.num_rows,
+                    complete=not day.failures and not valid.problems,
+                    source=day.source,
+                    archive_sha256=day.archive_sha256,
+                    gaps=tuple(g.to_dict() for g in gaps),
+                )
+                writes.append(DayWrite(day.symbol, day.day, valid.table, meta))
+            elif gaps:
+                empty.append((day, gaps))
+        async with self._writes:
+            written, interrupted = await _uninterrupted(self._write, writes, empty)
+        # Accounted only now that the lake holds the days, so an interrupt before this point
+        # leaves them pending (reported missing) and one after it finds them written.
+        outcomes = iter(written)
+        rows: dict[dt.date, int] = {}
+        for day, valid, gaps in zip(days, checked, explained, strict=True):
+            self._pending[day.symbol].pop(day.day, None)
+            path = next(outcomes) if valid.table.num_rows else None
+            if isinstance(path, Exception):
+                self._failed(day, path)
+                continue
+            self._failures_left = STORAGE_FAILURES
+            report = self.reports[day.symbol]
+            report.errors.extend(f"invalid row at {p.timestamp}: {p.reason}" for p in valid.problems)
+            report.gaps.extend(gaps)
+            if path is not None:
+                report.files.append(path)
+                report.rows_written += valid.table.num_rows
+                report.days_written += 1
+                report.sources[day.day] = day.source
+                rows[day.day] = int(valid.table.num_rows)
         if interrupted:
             raise asyncio.CancelledError
-        return int(checked.table.num_rows)
+        return rows
+
+    async def _gaps(self, day: FinishedDay, valid: Validated) -> list[Gap]:
+        present = valid.table.column("timestamp").to_numpy()
+        if len(present) >= self.grid.count(day.window):
+            return []
+        lifecycle = await day.lifecycle() if day.lifecycle is not None else Lifecycle()
+        invalid = [(p.timestamp, p.reason) for p in valid.problems]
+        return find_gaps(
+            day.window, present, lifecycle, failures=day.failures, invalid=invalid, grid=self.grid
+        )
 
     def _validate(self, day: FinishedDay) -> Validated:
         table = day.table
@@ -198,14 +220,19 @@ class DaySink:
             table = with_stored_rows(table, self.writer.read_day(day.symbol, day.day), day.failures)
         return validate_klines(table, day.window, self.grid)
 
-    def _write(self, table: pa.Table, meta: DayMeta) -> str:
-        return self.writer.write_day(
-            meta.symbol,
-            meta.day,
-            table,
-            meta,
+    def _write(
+        self, writes: Sequence[DayWrite], empty: Sequence[tuple[FinishedDay, list[Gap]]]
+    ) -> list[str | Exception]:
+        for day, gaps in empty:
+            # No candle at all: no file, but the gap ledger keeps the reasons (lake/ledger.py).
+            self.writer.record_empty_day(day.symbol, day.day, day.window, gaps)
+        if not writes:
+            return []
+        return self.writer.write_days(
+            writes,
             exchange_id=self.exchange_id,
             knowledge_time=self.knowledge_time,
+            give_up=lambda exc: unreachable(self.writer.location, exc) is not None,
         )
 
 

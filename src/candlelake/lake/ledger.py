@@ -73,6 +73,11 @@ class LedgerEntry:
         )
 
 
+def entry_for(meta: DayMeta, table: pa.Table, size: int) -> LedgerEntry:
+    """The entry of a day file just written: its footer, size and the row checks' findings."""
+    return LedgerEntry(meta, size, tuple(check_rows(meta.symbol, meta.day.isoformat(), table)))
+
+
 class Ledger:
     """Reads and updates the ledger of one dataset (filesystem + dataset root path)."""
 
@@ -88,16 +93,22 @@ class Ledger:
 
     def record(self, meta: DayMeta, table: pa.Table, size: int) -> None:
         """Note a day file just written (its footer, size and row findings)."""
-        findings = check_rows(meta.symbol, meta.day.isoformat(), table)
-        self.record_entry(LedgerEntry(meta, size, tuple(findings)))
+        self.record_entries([entry_for(meta, table, size)])
 
     def record_entry(self, entry: LedgerEntry) -> None:
-        day = entry.meta.day
-        path = self.month_path(entry.meta.symbol, day.year, day.month)
+        self.record_entries([entry])
+
+    def record_entries(self, entries: Sequence[LedgerEntry]) -> None:
+        """Note several days at once: one read and one write per (symbol, month) manifest."""
+        by_path: dict[str, list[LedgerEntry]] = {}
+        for entry in entries:
+            day = entry.meta.day
+            by_path.setdefault(self.month_path(entry.meta.symbol, day.year, day.month), []).append(entry)
         with self._lock, self._process_lock():
-            days = self._read(path)
-            days[day.isoformat()] = entry.to_dict()
-            self._write(path, days)
+            for path, month in by_path.items():
+                days = self._read(path)
+                days.update((e.meta.day.isoformat(), e.to_dict()) for e in month)
+                self._write(path, days)
 
     def forget(self, symbol: str, day: dt.date) -> None:
         """Drop a day's entry (its file is gone)."""
@@ -163,7 +174,9 @@ class Ledger:
         data = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
         if isinstance(self._fs, LocalFileSystem):  # temp files a killed writer left here
             sweep_temp_files(posixpath.dirname(path))
-        write_atomic(self._fs, path, data, temp_path=layout.temp_path_for(path))
+        # Atomic but not fsynced: the ledger is a cache of the day files (see above), and two
+        # fsyncs per recorded day, under the ledger's lock, capped the whole ingest.
+        write_atomic(self._fs, path, data, temp_path=layout.temp_path_for(path), durable=False)
 
     @contextlib.contextmanager
     def _process_lock(self) -> Iterator[None]:

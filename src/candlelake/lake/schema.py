@@ -11,6 +11,7 @@ key-value metadata key `candlelake`, so a file says what it covers without being
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
@@ -23,6 +24,9 @@ from candlelake.klines import EXTRA_FIELDS, OHLCV_FIELDS
 META_KEY: Final = b"candlelake"
 META_FORMAT: Final = 1
 COMPRESSION: Final = "zstd"
+# Dictionary-encode only the constant string column: on float columns a dictionary rarely
+# wins against zstd and costs about as much as the rest of the write (bench/archive_ingest.py).
+DICTIONARY_COLUMNS: Final[tuple[str, ...]] = ("exchange_id",)
 
 OHLCV_COLUMNS: Final[tuple[str, ...]] = tuple(name for name, _ in OHLCV_FIELDS)
 KLINE_EXTRA_COLUMNS: Final[tuple[str, ...]] = tuple(name for name, _ in EXTRA_FIELDS)
@@ -39,6 +43,7 @@ PARTITION_SCHEMA: Final = pa.schema(
 )
 
 
+@functools.cache
 def lake_schema(full: bool) -> pa.Schema:
     """The stored columns; `full` adds Binance's extra kline fields."""
     data = OHLCV_FIELDS + (EXTRA_FIELDS if full else ())

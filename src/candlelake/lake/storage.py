@@ -195,12 +195,24 @@ def url_of(fs: AbstractFileSystem, path: str) -> str:
     return fs.unstrip_protocol(path)
 
 
-def write_atomic(fs: AbstractFileSystem, path: str, data: bytes, *, temp_path: str) -> None:
+def write_atomic(
+    fs: AbstractFileSystem,
+    path: str,
+    data: bytes,
+    *,
+    temp_path: str,
+    durable: bool = True,
+    sync_dir: bool = True,
+) -> None:
     """Make `path` hold exactly `data`, with no moment at which a reader sees a partial file.
 
     Local: write `temp_path` (same directory), fsync, then `os.replace`, which is atomic on
     POSIX. Object stores: one PUT of the finished bytes (a completed multipart upload above
     100 MB), and an object only becomes visible once complete; `temp_path` is unused.
+    `durable=False` skips the two fsyncs (still atomic for readers, but a power cut may lose
+    the file or bring back its old version): only for caches that can be rebuilt.
+    `sync_dir=False` leaves the directory's fsync to the caller (`sync_directory`), which
+    makes it once for many files.
     """
     if not isinstance(fs, LocalFileSystem):
         fs.pipe_file(path, data)
@@ -210,14 +222,20 @@ def write_atomic(fs: AbstractFileSystem, path: str, data: bytes, *, temp_path: s
     try:
         with open(temp_path, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(temp_path, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp_path)
         raise
-    # Persist the rename itself, so that a power cut cannot bring back the old file.
+    if durable and sync_dir:
+        sync_directory(directory)
+
+
+def sync_directory(directory: str) -> None:
+    """Persist the renames made in a local `directory`, so a power cut cannot undo them."""
     with contextlib.suppress(OSError):
         dir_fd = os.open(directory, os.O_RDONLY)
         try:

@@ -11,32 +11,29 @@ import logging
 import os
 import posixpath
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
 from candlelake.bars import MINUTE_GRID, BarGrid
 from candlelake.lake import layout
+from candlelake.lake.dayfile import check_day_rows, check_meta, serialize, to_lake_table
 from candlelake.lake.guard import ConcurrentWrite, partition_lock, put_if_unchanged, sweep_temp_files
 from candlelake.lake.integrity import CorruptDayFile, check_day_file, merge_stored
 from candlelake.lake.layout import open_dataset
-from candlelake.lake.ledger import Ledger, LedgerEntry
+from candlelake.lake.ledger import Ledger, LedgerEntry, entry_for
 from candlelake.lake.listing import list_dir
 from candlelake.lake.schema import (
-    COMPRESSION,
-    KLINE_EXTRA_COLUMNS,
     META_KEY,
-    METADATA_COLUMNS,
     DayMeta,
-    lake_schema,
 )
-from candlelake.lake.storage import DatasetLocation, ensure_writable, url_of, write_atomic
+from candlelake.lake.storage import DatasetLocation, ensure_writable, sync_directory, url_of, write_atomic
 from candlelake.markets import check_symbol
-from candlelake.timeutil import Window, fmt_ms
+from candlelake.timeutil import Window
 from candlelake.validate.gaps import Gap
 
 log = logging.getLogger(__name__)
@@ -46,7 +43,26 @@ _TAIL_BYTES = 64 * 1024
 # Conditional puts lost to other writers before giving up (each loss means they progressed).
 _CONDITIONAL_ATTEMPTS = 10
 
-__all__ = ["DatasetLocation", "LakeWriter", "open_dataset"]
+__all__ = ["DatasetLocation", "DayWrite", "LakeWriter", "open_dataset"]
+
+
+@dataclass(frozen=True)
+class DayWrite:
+    """One day for `LakeWriter.write_days`: the arguments of `write_day`."""
+
+    symbol: str
+    day: dt.date
+    table: pa.Table
+    meta: DayMeta
+
+
+@dataclass(frozen=True)
+class _Written:
+    url: str
+    meta: DayMeta  # as merged with the stored file
+    table: pa.Table
+    size: int
+    directory: str | None = None  # a local directory whose renames are not yet durable
 
 
 class LakeWriter:
@@ -83,10 +99,49 @@ class LakeWriter:
         if rows fall outside `meta`'s window, repeat or go back in time, hold nulls, or if
         `meta` does not describe this table.
         """
+        written = self._write_file(DayWrite(symbol, day, table, meta), exchange_id, knowledge_time)
+        self._finish([written])
+        return written.url
+
+    def write_days(
+        self,
+        days: Sequence[DayWrite],
+        *,
+        exchange_id: str,
+        knowledge_time: dt.datetime,
+        give_up: Callable[[Exception], bool] = lambda exc: False,
+    ) -> list[str | Exception]:
+        """`write_day` for several days: each day's URL, or the error that stopped that day.
+
+        The days are written one by one, exactly as `write_day` writes them, and recorded in
+        the gap ledger together (one update per month manifest instead of one per day). After
+        an error that `give_up` accepts (the store does not answer), the days left are not
+        tried and get that error: one timeout, not one per day.
+        """
+        results: list[str | Exception] = []
+        written: list[_Written] = []
+        stop: Exception | None = None
+        for d in days:
+            if stop is not None:
+                results.append(stop)
+                continue
+            try:
+                done = self._write_file(d, exchange_id, knowledge_time)
+            except Exception as exc:
+                results.append(exc)
+                stop = exc if give_up(exc) else None
+                continue
+            written.append(done)
+            results.append(done.url)
+        self._finish(written)
+        return results
+
+    def _write_file(self, d: DayWrite, exchange_id: str, knowledge_time: dt.datetime) -> _Written:
+        symbol, day, table, meta = d.symbol, d.day, d.table, d.meta
         check_symbol(symbol)
-        lake_table = _to_lake_table(table, exchange_id=exchange_id, knowledge_time=knowledge_time)
-        _check_meta(symbol, day, lake_table, meta, self.grid)
-        _check_rows(lake_table, meta)
+        lake_table = to_lake_table(table, exchange_id=exchange_id, knowledge_time=knowledge_time)
+        check_meta(symbol, day, lake_table, meta, self.grid)
+        check_day_rows(lake_table, meta)
         path = self._path(symbol, day)
         if isinstance(self._fs, LocalFileSystem):
             directory = posixpath.dirname(path)
@@ -97,9 +152,8 @@ class LakeWriter:
             with partition_lock(directory):
                 merged, merged_meta = self._merge_current(path, lake_table, meta)
                 data = serialize(merged, merged_meta)
-                write_atomic(self._fs, path, data, temp_path=layout.temp_path_for(path))
-            self._record(merged_meta, merged, len(data))
-            return url_of(self._fs, path)
+                write_atomic(self._fs, path, data, temp_path=layout.temp_path_for(path), sync_dir=False)
+            return _Written(url_of(self._fs, path), merged_meta, merged, len(data), directory)
         # Object stores have no lock: put only if the object is still the version merged
         # with (If-Match), or still absent (If-None-Match); otherwise merge again.
         for _ in range(_CONDITIONAL_ATTEMPTS):
@@ -111,15 +165,20 @@ class LakeWriter:
             except ConcurrentWrite:
                 log.info("%s changed while being written; merging again", url_of(self._fs, path))
                 continue
-            self._record(merged_meta, merged, len(data))
-            return url_of(self._fs, path)
+            return _Written(url_of(self._fs, path), merged_meta, merged, len(data))
         raise ConcurrentWrite(f"{url_of(self._fs, path)} kept changing while being written")
 
-    def _record(self, meta: DayMeta, table: pa.Table, size: int) -> None:
+    def _finish(self, written: Sequence[_Written]) -> None:
+        """Make the renames durable (one fsync per directory) and note the days in the ledger."""
+        if not written:
+            return
+        for directory in dict.fromkeys(w.directory for w in written if w.directory is not None):
+            sync_directory(directory)
         try:
-            self.ledger.record(meta, table, size)
+            self.ledger.record_entries([entry_for(w.meta, w.table, w.size) for w in written])
         except Exception as exc:  # the file is the truth; QA reads its footer if the entry is lost
-            log.warning("could not update the gap ledger for %s %s: %s", meta.symbol, meta.day, exc)
+            days = ", ".join(f"{w.meta.symbol} {w.meta.day}" for w in written)
+            log.warning("could not update the gap ledger for %s: %s", days, exc)
 
     def _version(self, path: str) -> str | None:
         try:
@@ -129,6 +188,8 @@ class LakeWriter:
 
     def _merge_current(self, path: str, table: pa.Table, meta: DayMeta) -> tuple[pa.Table, DayMeta]:
         """`table` plus what the current file holds outside `meta`'s window (see merge_stored)."""
+        if isinstance(self._fs, LocalFileSystem) and not os.path.exists(path):
+            return table, meta  # the common case of a new day, without an exception's cost
         try:
             data = self._fs.cat_file(path)
         except FileNotFoundError:
@@ -210,86 +271,6 @@ class LakeWriter:
     def _list_files(self, directory: str) -> list[tuple[str, int]]:
         """(path, size) of the visible files in `directory`; none if it does not exist."""
         return list_dir(self._fs, directory, "file")
-
-
-def serialize(table: pa.Table, meta: DayMeta) -> bytes:
-    """The complete Parquet file, built in memory so that storage gets it in one piece."""
-    metadata = dict(table.schema.metadata or {})
-    metadata[META_KEY] = meta.to_json()
-    sink = pa.BufferOutputStream()
-    # Page checksums let a later run tell garbled data from good data (lake/integrity.py).
-    pq.write_table(
-        table.replace_schema_metadata(metadata), sink, compression=COMPRESSION, write_page_checksum=True
-    )
-    return bytes(sink.getvalue().to_pybytes())
-
-
-def _to_lake_table(table: pa.Table, *, exchange_id: str, knowledge_time: dt.datetime) -> pa.Table:
-    if knowledge_time.tzinfo is None:
-        raise ValueError("knowledge_time must be timezone-aware")
-    if not exchange_id:
-        raise ValueError("exchange_id must not be empty")
-    names = set(table.column_names)
-    present_extras = names & set(KLINE_EXTRA_COLUMNS)
-    if present_extras and present_extras != set(KLINE_EXTRA_COLUMNS):
-        missing = [c for c in KLINE_EXTRA_COLUMNS if c not in names]
-        raise ValueError(f"partial kline columns; missing: {', '.join(missing)}")
-    schema = lake_schema(full=bool(present_extras))
-    # Partition columns may ride along from the caller; the path holds them.
-    allowed = set(schema.names) | set(layout.PARTITION_COLUMNS)
-    unknown = [c for c in table.column_names if c not in allowed]
-    if unknown:
-        raise ValueError(f"unexpected columns: {', '.join(unknown)}")
-    data_fields = [f for f in schema if f.name not in METADATA_COLUMNS]
-    missing = [f.name for f in data_fields if f.name not in names]
-    if missing:
-        raise ValueError(f"missing columns: {', '.join(missing)}")
-    columns = []
-    for f in data_fields:
-        column = table.column(f.name)
-        if column.null_count:
-            raise ValueError(f"column {f.name} has {column.null_count} null values")
-        try:
-            columns.append(column.cast(f.type))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise ValueError(f"column {f.name} cannot be stored as {f.type}: {exc}") from None
-    n = table.num_rows
-    columns.append(pa.repeat(pa.scalar(exchange_id, pa.string()), n))
-    knowledge = pa.scalar(knowledge_time.astimezone(dt.UTC), pa.timestamp("ns", tz="UTC"))
-    columns.append(pa.repeat(knowledge, n))
-    return pa.Table.from_arrays(columns, schema=schema)
-
-
-def _check_meta(symbol: str, day: dt.date, table: pa.Table, meta: DayMeta, grid: BarGrid) -> None:
-    if (meta.symbol, meta.day) != (symbol, day):
-        raise ValueError(f"meta describes {meta.symbol} {meta.day}, not {symbol} {day}")
-    if meta.rows != table.num_rows:
-        raise ValueError(f"meta says {meta.rows} rows, the table has {table.num_rows}")
-    whole = grid.partition_window(day)
-    if not whole.start_ms <= meta.window_start_ms <= meta.window_end_ms <= whole.end_ms:
-        raise ValueError(f"meta window [{meta.window_start_ms}, {meta.window_end_ms}) is not inside {day}")
-
-
-def _check_rows(table: pa.Table, meta: DayMeta) -> None:
-    if table.num_rows == 0:
-        return
-    ts = table.column("timestamp")
-    low, high = pc.min_max(ts).values()
-    if low.as_py() < meta.window_start_ms or high.as_py() >= meta.window_end_ms:
-        raise ValueError(
-            f"rows outside the covered window [{fmt_ms(meta.window_start_ms)}, "
-            f"{fmt_ms(meta.window_end_ms)}): first {fmt_ms(low.as_py())}, "
-            f"last {fmt_ms(high.as_py())}"
-        )
-    if table.num_rows < 2:
-        return
-    steps = pc.subtract(ts.slice(1), ts.slice(0, table.num_rows - 1))
-    if pc.any(pc.equal(steps, 0)).as_py():
-        index = pc.index(steps, 0).as_py()
-        raise ValueError(f"duplicate timestamp {fmt_ms(ts[index].as_py())}")
-    if pc.any(pc.less(steps, 0)).as_py():
-        index = pc.index(pc.less(steps, 0), True).as_py()
-        raise ValueError(f"rows not sorted by timestamp at {fmt_ms(ts[index + 1].as_py())}")
 
 
 def _meta_from_tail(fs: AbstractFileSystem, path: str, size: int, tail: bytes) -> DayMeta | None:

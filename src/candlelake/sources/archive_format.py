@@ -27,6 +27,7 @@ import pyarrow.csv as pacsv
 from candlelake.bars import MINUTE_GRID, BarGrid
 from candlelake.errors import ChecksumMismatch
 from candlelake.klines import FULL_SCHEMA
+from candlelake.sources.unzip import read_member
 from candlelake.timeutil import Window
 
 # ms timestamps stay below 1e14 until the year 5138; µs timestamps are above it
@@ -191,7 +192,7 @@ def verify_and_parse(
         )
     try:
         with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
-            csv_bytes = archive.read(_csv_member(archive, file_name))
+            csv_bytes = read_member(archive, zip_bytes, _csv_member(archive, file_name))
     except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError) as exc:
         raise BadArchive(f"corrupt zip: {exc}", fault="corrupt") from None
     try:

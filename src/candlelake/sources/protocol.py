@@ -10,7 +10,7 @@ destinations kept apart).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -46,6 +46,11 @@ class Outbox(Protocol):
     """Where a source delivers: finished days, and errors that fail the run."""
 
     async def deliver(self, day: FinishedDay) -> None: ...
+
+    async def deliver_days(self, days: Sequence[FinishedDay]) -> None:
+        """`deliver` for the days one part finished together (a month file's): one batch,
+        so that per-day overhead (thread hand-offs, ledger updates) is paid once."""
+        ...
 
     def error(self, symbol: str, message: str) -> None: ...
 

@@ -159,8 +159,8 @@ class SymbolFeed:
         finished = self.assembly.deliver(
             part, rows, failure=failure, source=source, archive_sha256=archive_sha256
         )
-        for day in finished:
-            await self.outbox.deliver(self._finished(day))
+        if finished:
+            await self.outbox.deliver_days([self._finished(day) for day in finished])
 
     def _finished(self, day: AssembledDay) -> FinishedDay:
         return FinishedDay(

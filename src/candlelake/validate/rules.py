@@ -33,8 +33,10 @@ def validate_klines(table: pa.Table, window: Window, grid: BarGrid = MINUTE_GRID
     """
     if table.num_rows == 0:
         return Validated(table, (), 0)
-    table = table.sort_by("timestamp")
     ts = table.column("timestamp").to_numpy()
+    if (np.diff(ts) < 0).any():  # archive files and pages are sorted already: no sort then
+        table = table.sort_by("timestamp")
+        ts = table.column("timestamp").to_numpy()
     problems: list[RowProblem] = []
     keep = np.ones(len(ts), dtype=bool)
 
@@ -57,7 +59,7 @@ def validate_klines(table: pa.Table, window: Window, grid: BarGrid = MINUTE_GRID
         for i in np.flatnonzero(bad & keep):
             problems.append(RowProblem(int(ts[i]), reason))
         keep &= ~bad
-    good = table.filter(pa.array(keep))
+    good = table if keep.all() else table.filter(pa.array(keep))
     problems.sort(key=lambda p: p.timestamp)
     return Validated(good, tuple(problems), duplicates)
 
@@ -69,7 +71,10 @@ def _same(a: object, b: object) -> bool:
 
 
 def _col(table: pa.Table, name: str) -> np.ndarray:
-    return pc.fill_null(table.column(name).cast(pa.float64()), np.nan).to_numpy()
+    column = table.column(name)
+    if column.type == pa.float64() and not column.null_count:
+        return column.to_numpy()  # the common case, without a cast and a copy
+    return pc.fill_null(column.cast(pa.float64()), np.nan).to_numpy()
 
 
 def _rule_violations(table: pa.Table, window: Window, grid: BarGrid) -> list[tuple[str, np.ndarray]]:
