@@ -107,7 +107,10 @@ def test_the_dag_builds_the_request_the_cli_parses(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("job", "message"),
     [
-        (("ccxt", "binance", "swap", "ohlcv", "v7"), "unknown market 'swap'; allowed: spot, futures"),
+        (
+            ("ccxt", "binance", "swap", "ohlcv", "v7"),
+            "unknown market 'swap'; allowed: spot, futures, coin_futures",
+        ),
         (
             ("kraken_api", "binance", "spot", "ohlcv", "v7"),
             "unknown vendor 'kraken_api'; supported: ccxt, binance",

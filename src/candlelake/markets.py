@@ -6,7 +6,9 @@ the job model and the planner check against the same tuple. The market has one n
 job's `contract` field all carry a `Market` value under their historical names.
 
 Symbols are spelled `BTC_USDT` in the lake and the universe files; Binance's own API and
-archive spell them `BTCUSDT`.
+archive spell them `BTCUSDT`. `coin_futures` is Binance COIN-M (`/dapi/v1`, `data/futures/cm`):
+its contracts are `BTC_USD_PERP` (perpetual) and `BTC_USD_250627` (delivers 2025-06-27), which
+Binance spells `BTCUSD_PERP` and `BTCUSD_250627` (only the first `_` is dropped).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Literal, TypeVar, get_args
 
 from candlelake.errors import UsageError
 
-Market = Literal["spot", "futures"]
+# `futures` is USD-M (upstream's `--contract_type futures`); `coin_futures` is COIN-M, the
+# same token in the signature's `asset_type`.
+Market = Literal["spot", "futures", "coin_futures"]
 MARKETS: tuple[Market, ...] = get_args(Market)
 
 # `ccxt` keeps upstream's OHLCV columns; `binance` keeps all of Binance's kline fields and
@@ -27,9 +31,10 @@ VENDORS: tuple[Vendor, ...] = get_args(Vendor)
 Exchange = Literal["binance", "okx", "bybit", "binanceus"]
 EXCHANGES: tuple[Exchange, ...] = get_args(Exchange)
 # The markets each exchange is downloaded for: `futures` is the USDT-margined perpetuals
-# (Binance USD-M, OKX `-SWAP`, Bybit linear); Binance.US has spot only.
+# (Binance USD-M, OKX `-SWAP`, Bybit linear); `coin_futures` (COIN-M) is Binance's own
+# klines only (vendor binance); Binance.US has spot only.
 EXCHANGE_MARKETS: dict[Exchange, tuple[Market, ...]] = {
-    "binance": ("spot", "futures"),
+    "binance": ("spot", "futures", "coin_futures"),
     "okx": ("spot", "futures"),
     "bybit": ("spot", "futures"),
     "binanceus": ("spot",),
@@ -45,9 +50,11 @@ PRICE_KLINE_TYPES: tuple[DataType, ...] = ("mark_price", "index_price", "premium
 KLINE_DATA_TYPES: tuple[DataType, ...] = ("ohlcv", *PRICE_KLINE_TYPES)
 # What the engine downloads; a kind joins once its sources and storage are in.
 SUPPORTED_DATA_TYPES: tuple[DataType, ...] = (*KLINE_DATA_TYPES, "funding_rate")
-# Markets with a mark price and funding: every market but spot (USD-M today; any
-# derivatives market added to `Market` gets them too).
-DERIVATIVE_MARKETS: tuple[Market, ...] = tuple(m for m in MARKETS if m != "spot")
+# Markets whose mark price and funding are downloaded: USD-M only (COIN-M has them at
+# Binance, but candlelake downloads COIN-M klines only for now).
+DERIVATIVE_MARKETS: tuple[Market, ...] = ("futures",)
+# Markets downloaded by Binance's own client and archive only (`--vendor binance`).
+BINANCE_ONLY_MARKETS: tuple[Market, ...] = ("coin_futures",)
 
 # Every kline interval Binance serves (REST `interval`, case-sensitive: `1m` minute, `1M` month).
 Interval = Literal[
@@ -85,6 +92,8 @@ ArchivePeriod = Literal["daily", "monthly"]
 ARCHIVE_PERIODS: tuple[ArchivePeriod, ...] = get_args(ArchivePeriod)
 
 _SYMBOL_RE = re.compile(r"^[A-Z0-9]{1,20}_[A-Z0-9]{1,20}$")
+# A COIN-M contract: BASE_QUOTE_PERP or BASE_QUOTE_YYMMDD (its delivery day).
+_CONTRACT_RE = re.compile(r"^[A-Z0-9]{1,20}_[A-Z0-9]{1,20}_(PERP|[0-9]{6})$")
 
 _T = TypeVar("_T", bound=str)
 
@@ -113,6 +122,8 @@ def check_exchange_market(exchange: Exchange, market: Market, vendor: Vendor = "
     allowed = EXCHANGE_MARKETS[exchange]
     if market not in allowed:
         raise UsageError(f"exchange {exchange!r} has no market {market!r}; supported: {', '.join(allowed)}")
+    if market in BINANCE_ONLY_MARKETS and vendor != "binance":
+        raise UsageError(f"market {market!r} is downloaded with --vendor binance only, not {vendor!r}")
     if vendor == "binance" and exchange != "binance":
         raise UsageError(
             f"vendor 'binance' (Binance's own archive) is for exchange binance only, not {exchange!r}; "
@@ -195,13 +206,25 @@ def parse_period(value: str | None) -> ArchivePeriod | None:
     return value  # type: ignore[return-value]
 
 
-def check_symbol(symbol: str) -> str:
-    """Return `symbol` if it is a well-formed `BASE_QUOTE` name, else raise UsageError."""
-    if not _SYMBOL_RE.fullmatch(symbol):
+def check_symbol(symbol: str, market: Market | None = None) -> str:
+    """Return `symbol` if it is well-formed for `market` (any market when None), else UsageError.
+
+    Spot and USD-M symbols are `BASE_QUOTE`; COIN-M contracts are `BASE_QUOTE_PERP` or
+    `BASE_QUOTE_YYMMDD`.
+    """
+    plain = _SYMBOL_RE.fullmatch(symbol) is not None
+    contract = _CONTRACT_RE.fullmatch(symbol) is not None
+    if market == "coin_futures" and not contract:
+        raise UsageError(
+            f"bad symbol {symbol!r}; coin_futures expects BASE_QUOTE_PERP or BASE_QUOTE_YYMMDD, "
+            "e.g. BTC_USD_PERP"
+        )
+    if (market is not None and market != "coin_futures" and not plain) or not (plain or contract):
         raise UsageError(f"bad symbol {symbol!r}; expected BASE_QUOTE in upper case, e.g. BTC_USDT")
     return symbol
 
 
 def to_exchange_id(symbol: str) -> str:
-    """`BTC_USDT` -> `BTCUSDT`, the id Binance's REST API and archive use."""
-    return check_symbol(symbol).replace("_", "")
+    """`BTC_USDT` -> `BTCUSDT`, `BTC_USD_PERP` -> `BTCUSD_PERP`: the id Binance's REST API and
+    archive use (only the first `_` is dropped)."""
+    return check_symbol(symbol).replace("_", "", 1)

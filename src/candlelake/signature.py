@@ -60,7 +60,7 @@ ALLOWED_VALUES: Final[dict[str, tuple[str, ...]]] = {
     ),
     "data_format": ("parquet", "csv", "postgres"),
     "data_type": DATA_TYPES,
-    "asset_type": ("futures", "spot"),
+    "asset_type": ("futures", "spot", "coin_futures"),
     "vendor": ("ccxt", "crypto_chassis", "binance"),
     "exchange_id": ("binance", "binanceus", "okx", "bybit", "kraken", "cryptocom"),
     "version": ("v1_0_0", "v2_0_0"),

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from candlelake.simulator import Maintenance, SimConfig, SymbolOverride, truth
 from fixtures.simulator import http_get
 
@@ -136,8 +138,24 @@ def test_config_can_add_a_symbol(make_simulator):
     assert [r[0] for r in rows] == [1704067200000 + i * MIN for i in range(3)]
 
 
-def test_dapi_exchange_info_is_empty(simulator):
-    assert json.loads(http_get(simulator.url + "/dapi/v1/exchangeInfo")[2])["symbols"] == []
+@pytest.mark.parametrize(
+    ("clock", "status"),
+    [("frozen:2025-06-27T07:59:59Z", "TRADING"), ("frozen:2025-06-27T08:00:00Z", "DELIVERED")],
+)
+def test_dapi_exchange_info_lists_the_coin_m_contracts(make_simulator, clock: str, status: str):
+    sim = make_simulator(clock=clock)
+    entries = {e["symbol"]: e for e in json.loads(http_get(sim.url + "/dapi/v1/exchangeInfo")[2])["symbols"]}
+    assert set(entries) == {"BTCUSD_PERP", "ETHUSD_PERP", "BTCUSD_250627"}
+    quarterly, perp = entries["BTCUSD_250627"], entries["BTCUSD_PERP"]
+    assert (quarterly["contractStatus"], perp["contractStatus"]) == (status, "TRADING")
+    assert quarterly["deliveryDate"] == 1751011200000 and quarterly["contractType"] != "PERPETUAL"
+    assert (
+        perp["contractType"] == "PERPETUAL" and perp["marginAsset"] == "BTC" and perp["quoteAsset"] == "USD"
+    )
+    # No candle opens at or after the delivery.
+    path = "/dapi/v1/klines?symbol=BTCUSD_250627&interval=1m&startTime=1751010000000&limit=100"
+    rows = json.loads(http_get(sim.url + path)[2])
+    assert rows and rows[-1][0] < 1751011200000
 
 
 def test_determinism_across_servers_and_truth(make_simulator):

@@ -13,10 +13,12 @@ from candlelake.markets import (
     Exchange,
     Market,
     check_data_type_market,
+    check_symbol,
     parse_data_type,
     parse_exchange,
     parse_market,
     parse_vendor,
+    to_exchange_id,
 )
 from candlelake.signature import ALLOWED_VALUES
 from candlelake.universe import VENDOR_LISTS
@@ -32,7 +34,7 @@ def test_every_downloadable_value_can_be_named_in_a_signature() -> None:
 @pytest.mark.parametrize(
     ("parse", "value", "message"),
     [
-        (parse_market, "swap", "unknown market 'swap'; allowed: spot, futures"),
+        (parse_market, "swap", "unknown market 'swap'; allowed: spot, futures, coin_futures"),
         (parse_vendor, "crypto_chassis", "unknown vendor 'crypto_chassis'; supported: ccxt, binance"),
         (parse_exchange, "kraken", "unknown exchange 'kraken'; supported: binance, okx, bybit, binanceus"),
     ],
@@ -70,10 +72,45 @@ def test_a_derivative_series_is_refused_where_the_exchange_does_not_publish_it(
     assert str(err.value).startswith(message)
 
 
-def test_derivative_series_are_accepted_for_every_derivatives_market() -> None:
+def test_derivative_series_are_accepted_for_usd_m() -> None:
     for kind in ("mark_price", "index_price", "premium_index", "funding_rate", "ohlcv"):
-        for market in (m for m in MARKETS if m != "spot"):
-            check_data_type_market(kind, market, "binance")
+        check_data_type_market(kind, "futures", "binance")
+
+
+@pytest.mark.parametrize("kind", ["mark_price", "index_price", "premium_index", "funding_rate"])
+def test_coin_m_has_klines_only_for_now(kind: DataType) -> None:
+    check_data_type_market("ohlcv", "coin_futures", "binance")
+    with pytest.raises(UsageError) as err:
+        check_data_type_market(kind, "coin_futures", "binance")
+    assert str(err.value) == (
+        f"--data_type {kind!r} exists for futures only, not 'coin_futures'; coin_futures has: ohlcv"
+    )
+
+
+@pytest.mark.parametrize(
+    ("symbol", "exchange_id"),
+    [("BTC_USD_PERP", "BTCUSD_PERP"), ("BTC_USD_250627", "BTCUSD_250627"), ("ETH_USD_PERP", "ETHUSD_PERP")],
+)
+def test_a_coin_m_contract_keeps_its_suffix_in_binance_s_id(symbol: str, exchange_id: str) -> None:
+    assert check_symbol(symbol, "coin_futures") == symbol
+    assert to_exchange_id(symbol) == exchange_id
+    assert to_exchange_id("BTC_USDT") == "BTCUSDT"
+
+
+@pytest.mark.parametrize(
+    ("symbol", "market", "expected"),
+    [
+        ("BTC_USDT", "coin_futures", "coin_futures expects BASE_QUOTE_PERP or BASE_QUOTE_YYMMDD"),
+        ("BTC_USD_2506", "coin_futures", "coin_futures expects"),
+        ("BTC_USD_PERP", "futures", "expected BASE_QUOTE"),
+        ("BTC_USD_PERP", "spot", "expected BASE_QUOTE"),
+        ("BTC_USD_perp", None, "expected BASE_QUOTE"),
+    ],
+)
+def test_a_symbol_is_checked_against_its_market(symbol: str, market: Market | None, expected: str) -> None:
+    with pytest.raises(UsageError) as err:
+        check_symbol(symbol, market)
+    assert f"bad symbol {symbol!r}" in str(err.value) and expected in str(err.value)
 
 
 def test_an_unknown_data_type_is_named_with_the_choices() -> None:

@@ -213,7 +213,11 @@ def download_bulk(
         ),
     ],
     contract_type: Annotated[
-        str, typer.Option("--contract_type", help="spot or futures (USDT-margined perpetuals).")
+        str,
+        typer.Option(
+            "--contract_type",
+            help="spot, futures (USD-M perpetuals) or coin_futures (COIN-M, vendor binance).",
+        ),
     ],
     data_format: Annotated[str, typer.Option("--data_format", help="parquet.")],
     start_timestamp: Annotated[
@@ -294,7 +298,7 @@ def download_bulk(
 
 
 def download_friendly(
-    market: Annotated[str, typer.Option("--market", help="spot or futures")],
+    market: Annotated[str, typer.Option("--market", help="spot, futures (USD-M) or coin_futures (COIN-M)")],
     start: Annotated[str, typer.Option("--start", help="YYYY-MM-DD (whole UTC day) or ISO time")],
     end: Annotated[str, typer.Option("--end", help="YYYY-MM-DD (whole UTC day, inclusive) or ISO time")],
     lake: Annotated[str, typer.Option("--lake", help="Local folder or s3://bucket/prefix")],
@@ -353,7 +357,7 @@ def download_friendly(
         raise UsageError(f"--start {start} is after --end {end}")
     window = Window(start_ms, end_ms)
     if symbols is not None:
-        chosen = unique([check_symbol(s.strip()) for s in symbols.split(",") if s.strip()])
+        chosen = unique([check_symbol(s.strip(), mkt) for s in symbols.split(",") if s.strip()])
         if not chosen:
             raise UsageError("--symbols is empty; expected e.g. BTC_USDT,ETH_USDT")
         universe_name = "all"

@@ -10,7 +10,7 @@ from candlelake.bulk import BulkRequest
 from candlelake.errors import UsageError
 from candlelake.job import DownloadJob, check_part, symbols_for
 from candlelake.lake.storage import ENDPOINT_ENV
-from candlelake.markets import Exchange, Vendor, check_exchange_market
+from candlelake.markets import Exchange, Vendor, check_exchange_market, check_symbol
 from candlelake.plan.archive import ENV_ARCHIVE_URL
 from candlelake.settings import RestSettings, check_base_url
 from candlelake.signature import DatasetSignature, universe_token
@@ -41,6 +41,8 @@ def bulk_job(request: BulkRequest) -> DownloadJob:
     check_exchange_market(request.exchange_id, request.contract_type, request.vendor)
     signature = DatasetSignature.parse(".".join(tokens))
     symbols = resolve_symbols(request.universe, request.exchange_id, request.vendor, request.universe_part)
+    for symbol in symbols:  # shipped universes name spot and USD-M symbols, not COIN-M contracts
+        check_symbol(symbol, request.contract_type)
     # The end flag names the last minute to include; a start inside a minute begins at the
     # next whole minute, since a candle belongs to the window by its open time.
     window = Window(ceil_minute(to_ms(start)), to_ms(end) - to_ms(end) % MINUTE_MS + MINUTE_MS)

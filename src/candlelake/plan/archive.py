@@ -2,7 +2,7 @@
 
 Layout (binance.md §4.1)::
 
-    {base}/data/{spot|futures/um}/{daily|monthly}/{dataset}/{SYM}/{interval}/{SYM}-{interval}-{label}.zip
+    {base}/data/{spot|futures/um|futures/cm}/{daily|monthly}/{dataset}/{SYM}/{interval}/{SYM}-{interval}-{label}.zip
 
 (the interval `1M` is spelled `1mo` there)
 
@@ -35,7 +35,7 @@ DAILY_MIN_AGE_DAYS = 1
 # months use daily files, which cover the same candles.
 MONTHLY_MIN_AGE_DAYS = 15
 
-_MARKET_PATH: dict[str, str] = {"spot": "spot", "futures": "futures/um"}
+_MARKET_PATH: dict[Market, str] = {"spot": "spot", "futures": "futures/um", "coin_futures": "futures/cm"}
 # The archive spells the month interval `1mo` (binance.md §4.1); REST spells it `1M`.
 _ARCHIVE_INTERVAL: dict[str, str] = {"1M": "1mo"}
 # Intervals with daily files (binance.md §4.1); 3d, 1w and 1mo have monthly files only.

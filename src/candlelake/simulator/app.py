@@ -35,14 +35,19 @@ _NUMBER = re.compile(r"^[0-9]{1,20}$")
 API_PREFIXES = {
     "/api/v3/": "spot",
     "/fapi/v1/": "futures",
-    "/dapi/v1/": "delivery",
+    "/dapi/v1/": "coin_futures",
     "/eapi/v1/": "options",
     "/binanceus/api/v3/": "binanceus",
 }
 # budget -> the symbol-table market whose symbols it serves
-BUDGET_MARKET = {"spot": "spot", "futures": "futures", "binanceus": "binanceus:spot"}
+BUDGET_MARKET = {
+    "spot": "spot",
+    "futures": "futures",
+    "coin_futures": "coin_futures",
+    "binanceus": "binanceus:spot",
+}
 SPOT_API = ("spot", "binanceus")
-MAX_LIMIT = {"spot": 1000, "futures": 1500, "binanceus": 1000}
+MAX_LIMIT = {"spot": 1000, "futures": 1500, "coin_futures": 1500, "binanceus": 1000}
 BINANCEUS_WEIGHTS = {"klines": 1, "exchangeInfo": 10}
 
 
@@ -143,9 +148,7 @@ def exchange_info(state: SimState, market: str, params: dict[str, str]) -> dict[
     now = state.clock.now_ms()
     if market == "options":
         return binance_options(now)
-    if market not in BUDGET_MARKET:  # coin-margined futures: no symbols
-        return {"timezone": "UTC", "serverTime": now, "rateLimits": [], "exchangeFilters": [], "symbols": []}
-    body = bundled_exchange_info("spot" if market in SPOT_API else market)
+    body = bundled_exchange_info("spot" if market in SPOT_API else "futures")
     body["serverTime"] = now
     body["rateLimits"] = _rate_limits(state, market)
     syms = [s for s in state.market.symbols.market_symbols(BUDGET_MARKET[market]) if s.is_visible(now)]
@@ -205,7 +208,7 @@ def klines_body(state: SimState, market: str, params: dict[str, str], endpoint: 
             raise _invalid("limit")
         limit = MAX_LIMIT[market]
     if start is not None and end is not None and start > end:
-        if market == "futures":
+        if market in ("futures", "coin_futures"):
             raise ApiError(-1023, "Start time is greater than end time.")
         return b"[]"
     if start is not None and start >= 10**15:  # µs accepted since 2024-12-17

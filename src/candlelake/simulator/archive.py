@@ -46,9 +46,12 @@ ARCHIVE_INTERVALS = (
     "1d",
     *MONTHLY_ONLY_INTERVALS,
 )
-MARKET_DIRS = {"spot": "spot", "futures": "futures/um"}
+MARKET_DIRS = {"spot": "spot", "futures": "futures/um", "coin_futures": "futures/cm"}
+_DIR_MARKETS = {d: m for m, d in MARKET_DIRS.items()}
 _KEY_RE = re.compile(
-    r"^data/(?P<mdir>spot|futures/um)/(?P<period>daily|monthly)/(?P<kind>" + "|".join(KINDS) + r")/"
+    r"^data/(?P<mdir>spot|futures/um|futures/cm)/(?P<period>daily|monthly)/(?P<kind>"
+    + "|".join(KINDS)
+    + r")/"
     r"(?P<symbol>[A-Z0-9_]+)/"
     r"(?P<interval>\w+)/(?P=symbol)-(?P=interval)-(?P<date>\d{4}-\d{2}(?:-\d{2})?)"
     r"\.zip(?P<checksum>\.CHECKSUM)?$"
@@ -133,9 +136,10 @@ def parse_key(key: str) -> tuple[FileRef, bool] | None:
     m = _KEY_RE.match(key)
     if m is None:
         return None
-    market = "spot" if m["mdir"] == "spot" else "futures"
+    market = _DIR_MARKETS[m["mdir"]]
     date = m["date"]
-    if (m["period"] == "daily") != (len(date) == 10) or (market == "spot" and m["kind"] != TRADE_KLINES):
+    # COIN-M is served as trade klines only (candlelake downloads no other COIN-M series yet).
+    if (m["period"] == "daily") != (len(date) == 10) or (market != "futures" and m["kind"] != TRADE_KLINES):
         return None
     return FileRef(market, m["period"], m["symbol"], m["interval"], date, m["kind"]), bool(m["checksum"])
 
@@ -228,7 +232,7 @@ class Archive:
             open_ms = None if open_ms is None else open_ms[: len(frame)]
         first_day = ref.date if len(ref.date) == 10 else ref.date + "-01"
         micro = ref.market == "spot" and first_day >= self.cfg.spot_microseconds_from
-        header = ref.market == "futures" and first_day >= self.cfg.futures_header_from
+        header = ref.market != "spot" and first_day >= self.cfg.futures_header_from
         return csv_bytes(fmt, frame, close_ms, micro, header, open_ms)
 
     def _zip(self, ref: FileRef, csv: bytes) -> bytes:
@@ -310,11 +314,11 @@ class Archive:
         if parts == ["data"]:
             return ["data/futures/", "data/spot/"], []
         if parts == ["data", "futures"]:
-            return ["data/futures/um/"], []
-        mparts = 2 if parts[:2] == ["data", "spot"] else 3 if parts[:3] == ["data", "futures", "um"] else 0
-        if not mparts:
+            return ["data/futures/cm/", "data/futures/um/"], []
+        mparts = 2 if parts[:2] == ["data", "spot"] else 3 if parts[:2] == ["data", "futures"] else 0
+        market = _DIR_MARKETS.get("/".join(parts[1:mparts]), "")
+        if not market:
             return [], []
-        market = "spot" if mparts == 2 else "futures"
         rest = parts[mparts:]
         if not rest:
             return [f"{path}daily/", f"{path}monthly/"], []

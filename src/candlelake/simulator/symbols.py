@@ -11,6 +11,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from candlelake.simulator.coinm import COIN_MARKET, COIN_ROWS, coin_entries, coin_entry
 from candlelake.simulator.config import SimConfig, SymbolOverride, parse_time_ms
 from candlelake.simulator.venue_symbols import VENUE_MARKETS, venue_rows
 
@@ -64,7 +65,7 @@ def _read_json(name: str) -> Any:
 
 @cache
 def _bundled() -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-    rows = _read_json("symbols.json")["symbols"]
+    rows = [*_read_json("symbols.json")["symbols"], *COIN_ROWS]
     return rows, _read_json("spot_exchangeinfo_entries.json"), _read_json("futures_exchangeinfo_entries.json")
 
 
@@ -177,6 +178,7 @@ class SymbolTable:
         entries: dict[str, dict[str, dict[str, Any]]] = {
             "spot": dict(spot_entries),
             "futures": dict(fut_entries),
+            COIN_MARKET: coin_entries(fut_entries["BTCUSDT"]),
         }
         # Binance.US serves Binance's spot exchangeInfo entries; OKX and Bybit build their own.
         entries.update({market: {} for market in VENUE_MARKETS})
@@ -201,6 +203,8 @@ class SymbolTable:
     def exchange_entry(self, sym: Symbol, now_ms: int) -> dict[str, Any]:
         """The exchangeInfo entry of a symbol with status (and futures dates) as of now_ms."""
         entry = dict(sym.entry)
+        if sym.market == COIN_MARKET:
+            return coin_entry(entry, sym.status(now_ms), sym.listed_ms, sym.delisted_ms)
         entry["status"] = sym.status(now_ms)
         if sym.market == "futures":
             entry.setdefault("onboardDate", sym.listed_ms)

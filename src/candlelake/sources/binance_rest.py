@@ -29,10 +29,20 @@ from candlelake.sources.retry import call_with_retries
 
 log = logging.getLogger(__name__)
 
-REAL_URLS: Mapping[Market, str] = {"spot": "https://api.binance.com", "futures": "https://fapi.binance.com"}
-API_PREFIX: Mapping[Market, str] = {"spot": "/api/v3", "futures": "/fapi/v1"}
-EXCHANGE_INFO_WEIGHT: Mapping[Market, int] = {"spot": 20, "futures": 1}
-DEFAULT_LIMITS = {"spot": RateLimit(6000, 60.0), "futures": RateLimit(2400, 60.0)}
+REAL_URLS: Mapping[Market, str] = {
+    "spot": "https://api.binance.com",
+    "futures": "https://fapi.binance.com",
+    "coin_futures": "https://dapi.binance.com",
+}
+API_PREFIX: Mapping[Market, str] = {"spot": "/api/v3", "futures": "/fapi/v1", "coin_futures": "/dapi/v1"}
+# binance.md has no COIN-M weights: /dapi/v1 is taken to cost what /fapi/v1 costs (exchangeInfo
+# 1, klines by the USD-M tiers up to limit 1500, 2400 per minute) until exchangeInfo says otherwise.
+EXCHANGE_INFO_WEIGHT: Mapping[Market, int] = {"spot": 20, "futures": 1, "coin_futures": 1}
+DEFAULT_LIMITS: Mapping[Market, RateLimit] = {
+    "spot": RateLimit(6000, 60.0),
+    "futures": RateLimit(2400, 60.0),
+    "coin_futures": RateLimit(2400, 60.0),
+}
 # GET /fapi/v1/fundingRate has its own pool: 500 requests per 5 min per IP, shared with
 # /fapi/v1/fundingInfo (binance.md §2.4); a page holds up to 1000 settlements.
 FUNDING_LIMIT = RateLimit(500, 300.0)
@@ -50,6 +60,7 @@ class SymbolInfo:
     status: str
     listed_ms: int | None  # futures onboardDate; spot does not publish it
     delivery_ms: int | None  # futures deliveryDate for dated contracts
+    dated: bool = False  # a COIN-M delivery contract: it ends by delivery at delivery_ms
 
     @property
     def trading(self) -> bool:
@@ -305,14 +316,22 @@ def _symbol_info(entry: Mapping[str, Any], market: Market) -> SymbolInfo | None:
     if not (base and quote and exchange_symbol):
         return None
     if market == "futures" and entry.get("contractType") not in (None, "PERPETUAL"):
-        # Dated contracts (BTCUSDT_241227) are not part of a `BASE_QUOTE` universe.
+        # Dated USD-M contracts (BTCUSDT_241227) are not part of a `BASE_QUOTE` universe.
         return None
     onboard = entry.get("onboardDate")
     delivery = entry.get("deliveryDate")
+    symbol = f"{base}_{quote}"
+    if market == "coin_futures":
+        # BTCUSD_PERP -> BTC_USD_PERP; COIN-M publishes `contractStatus`, not `status`.
+        if not exchange_symbol.startswith(base) or "_" not in exchange_symbol:
+            return None
+        symbol = f"{base}_{exchange_symbol[len(base) :]}"
+    status = entry.get("contractStatus" if market == "coin_futures" else "status", "")
     return SymbolInfo(
         exchange_symbol=exchange_symbol,
-        symbol=f"{base}_{quote}",
-        status=str(entry.get("status", "")),
+        symbol=symbol,
+        status=str(status),
         listed_ms=int(onboard) if onboard else None,
         delivery_ms=int(delivery) if delivery and int(delivery) < 4_000_000_000_000 else None,
+        dated=market == "coin_futures" and entry.get("contractType") != "PERPETUAL",
     )

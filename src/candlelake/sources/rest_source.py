@@ -195,7 +195,9 @@ class SymbolFeed:
         if listed is None:
             listed = await rest.probe(info.exchange_symbol, first=True)
         delisted = None
-        if not info.trading:
+        # A delivery contract ends at its deliveryDate, whatever its status says now.
+        ended_by = "delivered" if info.dated and info.delivery_ms is not None else "delisted"
+        if not info.trading and ended_by == "delisted":
             last = await rest.probe(info.exchange_symbol, first=False)
             delisted = grid.next_open(last) if last is not None else listed
         elif info.delivery_ms is not None:
@@ -205,4 +207,5 @@ class SymbolFeed:
             grid.floor(listed) if listed is not None else None,
             # Windows are whole bars; a delivery time inside a bar ends after it.
             grid.ceil(delisted) if delisted is not None else None,
+            ended_by,
         )

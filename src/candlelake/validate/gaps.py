@@ -20,11 +20,13 @@ EXCHANGE_GAP = "exchange has no candles here (maintenance or outage)"
 class Lifecycle:
     """When a symbol trades: candles exist for open times in `[listed_ms, delisted_ms)`.
 
-    Either bound may be unknown (None). `delisted_ms` is one minute past the last candle.
+    Either bound may be unknown (None). `delisted_ms` is one minute past the last candle;
+    `ended_by` names why trading stopped there (`delisted`, or `delivered` for a dated contract).
     """
 
     listed_ms: int | None = None
     delisted_ms: int | None = None
+    ended_by: str = "delisted"
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def _reason(
         return "excluded", f"not listed yet (first candle {fmt_ms(lifecycle.listed_ms)})"
     if lifecycle.delisted_ms is not None and ts >= lifecycle.delisted_ms:
         last = fmt_ms(grid.floor(lifecycle.delisted_ms - 1))  # the open of the last bar
-        return "excluded", f"delisted (last candle {last})"
+        return "excluded", f"{lifecycle.ended_by} (last candle {last})"
     return "missing", EXCHANGE_GAP
 
 
