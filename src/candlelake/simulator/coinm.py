@@ -17,7 +17,8 @@ PERPETUAL_DELIVERY_MS = 4133404800000  # 2100-12-25, Binance's "no delivery" dat
 CONTRACT_SIZE_USD = {"BTC": 100, "ETH": 10}
 
 # Rows in symbols.json's shape. The quarterly delivers on 2025-06-27 08:00 UTC, inside windows
-# tests can reach; the perpetuals share the USD-M majors' price levels.
+# tests can reach. Quantities are whole contracts (step 1), so the quote volume per minute sets
+# about how many contracts (volume / price) trade in a minute.
 COIN_ROWS: tuple[dict[str, Any], ...] = (
     {
         "market": COIN_MARKET,
@@ -33,7 +34,7 @@ COIN_ROWS: tuple[dict[str, Any], ...] = (
         "anchor": "2024-01-01T00:00:00Z",
         "base_price": 42000.0,
         "volatility": 0.0008,
-        "volume_quote_per_minute": 2000000.0,
+        "volume_quote_per_minute": 150_000_000.0,
     },
     {
         "market": COIN_MARKET,
@@ -49,7 +50,7 @@ COIN_ROWS: tuple[dict[str, Any], ...] = (
         "anchor": "2024-01-01T00:00:00Z",
         "base_price": 2300.0,
         "volatility": 0.001,
-        "volume_quote_per_minute": 800000.0,
+        "volume_quote_per_minute": 30_000_000.0,
     },
     {
         "market": COIN_MARKET,
@@ -64,7 +65,7 @@ COIN_ROWS: tuple[dict[str, Any], ...] = (
         "quantity_precision": 0,
         "base_price": 95000.0,
         "volatility": 0.0008,
-        "volume_quote_per_minute": 300000.0,
+        "volume_quote_per_minute": 20_000_000.0,
     },
 )
 

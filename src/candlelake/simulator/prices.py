@@ -12,6 +12,10 @@ and `truth.klines(..., kind=...)`:
 
 Volume, quote volume and taker fields are "0"; the trade count field carries the number of
 basic data points (60 for mark and index, 12 for the premium index), as Binance does.
+
+COIN-M trade candles count volume in contracts (a fixed USD value each) and publish the
+base-asset volume in field 7 and the taker buy base-asset volume in field 10 (binance.md §4.2):
+`coin_m_volumes` derives both, in 8 decimals, from the minute's contracts and average price.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import dataclasses
 
 import numpy as np
 
+from candlelake.simulator.coinm import COIN_MARKET, CONTRACT_SIZE_USD
 from candlelake.simulator.market import Frame
 from candlelake.simulator.symbols import Symbol
 
@@ -28,6 +33,7 @@ PRICE_KINDS = ("markPriceKlines", "indexPriceKlines", "premiumIndexKlines")
 KINDS = (TRADE_KLINES, *PRICE_KINDS)
 PREMIUM_DECIMALS = 8
 _BASIC_DATA = {"markPriceKlines": 60, "indexPriceKlines": 60, "premiumIndexKlines": 12}
+BASE_VOLUME_DECIMALS = 8  # COIN-M's base-asset volumes (fields 7 and 10)
 
 
 def _wobble(t: np.ndarray, salt: int) -> np.ndarray:
@@ -46,13 +52,31 @@ def _shift(frame: Frame, ticks: np.ndarray, tick: int) -> Frame:
 
 
 def format_symbol(kind: str, sym: Symbol) -> Symbol:
-    """The symbol whose decimals format `kind`'s prices (the premium index has 8)."""
+    """The symbol whose decimals format `kind`'s prices (the premium index has 8) and volumes
+    (COIN-M base-asset volumes have 8)."""
+    if kind == TRADE_KLINES and sym.market == COIN_MARKET:
+        return dataclasses.replace(sym, quote_dec=BASE_VOLUME_DECIMALS)
     return dataclasses.replace(sym, price_dec=PREMIUM_DECIMALS) if kind == "premiumIndexKlines" else sym
+
+
+def coin_m_volumes(sym: Symbol, frame: Frame) -> Frame:
+    """COIN-M fields 7 and 10: contracts x contract size / the minute's average price, in BTC/ETH.
+
+    The trade frame's `volume` already counts whole contracts (step 1, no decimals) and `quote`
+    is their price-weighted sum, so the average price is `quote / volume` in price units.
+    """
+    scale = CONTRACT_SIZE_USD[sym.base] * 10 ** (BASE_VOLUME_DECIMALS + sym.price_dec)
+    price = np.maximum(frame.quote // np.maximum(frame.volume, 1), 1)
+    base = frame.volume * scale // price
+    taker = frame.taker_base * scale // price
+    return dataclasses.replace(frame, quote=base, taker_quote=taker)
 
 
 def derive(kind: str, sym: Symbol, frame: Frame) -> tuple[Symbol, Frame]:
     """The `kind` candles of the 1m trade `frame`, and the symbol whose decimals format them."""
     if kind == TRADE_KLINES:
+        if sym.market == COIN_MARKET:
+            return format_symbol(kind, sym), coin_m_volumes(sym, frame)
         return sym, frame
     if kind not in PRICE_KINDS:
         raise ValueError(f"unknown kline kind {kind!r}")
