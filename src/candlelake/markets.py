@@ -141,6 +141,11 @@ def check_market_interval(market: Market, interval: Interval, exchange: Exchange
         )
 
 
+def interval_of_tag(action_tag: str) -> Interval | None:
+    """The interval an action tag names (`downloaded_1hour` -> `1h`), or None for other tags."""
+    return next((i for i, tag in INTERVAL_ACTION_TAGS.items() if tag == action_tag), None)
+
+
 def check_action_tag(action_tag: str, interval: Interval) -> None:
     """The signature's action tag must name the interval downloaded.
 

@@ -10,8 +10,8 @@ import pyarrow as pa
 import pytest
 
 import candlelake
-from candlelake.simulator import SimConfig, Simulator
-from candlelake.timeutil import MINUTE_MS, to_ms
+from candlelake.simulator import SimConfig, Simulator, truth
+from candlelake.timeutil import MINUTE_MS, fmt_ms, to_ms
 
 from .helpers import REALDATA, bulk_args, day_ms, expected_rows, run_cli
 
@@ -151,3 +151,35 @@ def test_download_bulk_takes_the_interval_and_its_tag(tmp_path: Path):
         CFG, "futures", symbol.replace("_", ""), *window_ms("2024-04-01", "2024-04-02"), "4h"
     )
     assert len(truth) == 12 and lake_full(got) == as_full(truth)
+
+
+def test_qa_refuses_an_interval_dataset_in_one_line(tmp_path: Path, capsys):
+    lake = tmp_path / "lake"
+    with Simulator(CFG) as server:
+        code, _ = download(server, lake, "spot", "1h", "2024-04-01", "2024-04-01")
+    assert code == 0
+    capsys.readouterr()
+    signature = "bulk.manual.downloaded_1hour.parquet.ohlcv.spot.all.binance.binance.v1_0_0"
+    assert run_cli(["qa", "--lake", str(lake), "--signature", signature]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds 1h bars" in err[0]
+
+
+def test_bars_after_a_delisting_are_excluded_and_counted_as_bars(tmp_path: Path):
+    lake = tmp_path / "lake"
+    info = truth.symbol_info(CFG, "spot", "BTCBUSD")  # delisted 2023-12-15T03:00Z in the simulator
+    lo, hi = window_ms("2023-12-14", "2023-12-15")
+    args = [
+        "download", "--market", "spot", "--start", "2023-12-14", "--end", "2023-12-15",
+        "--lake", str(lake), "--symbols", "BTC_BUSD", "--interval", "1h", "--no-archive",
+        "--assert-on-missing-data", "--report-json", str(tmp_path / "r.json"), "-v", "WARNING",
+    ]  # fmt: skip
+    with Simulator(CFG) as server:
+        code = run_cli([*args, "--rest-url", server.url])
+    assert code == 0  # excluded bars are not missing
+    report = json.loads((tmp_path / "r.json").read_text())["symbols"][0]
+    rows = expected_rows(CFG, "spot", "BTCBUSD", lo, hi, "1h")
+    assert report["rows_written"] == len(rows) and report["missing_bars"] == 0
+    assert report["excluded_bars"] == (hi - info["delisted_ms"]) // 3_600_000 == 24 * 2 - len(rows)
+    (gap,) = report["excluded"]
+    assert gap["reason"] == f"delisted (last candle {fmt_ms(rows[-1][0])})"

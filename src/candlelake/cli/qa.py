@@ -60,6 +60,7 @@ def _request(
     from candlelake.lake.catalog import find_datasets, is_dataset_root
     from candlelake.lake.layout import dataset_url
     from candlelake.lake.storage import DatasetLocation, normalize_url
+    from candlelake.markets import interval_of_tag
     from candlelake.quality.qa import QaRequest
     from candlelake.signature import DatasetSignature
     from candlelake.timeutil import parse_date
@@ -94,6 +95,13 @@ def _request(
         raise UsageError(
             f"{sig} is a funding_rate dataset; qa and repair check candle datasets (ohlcv, mark_price, "
             "index_price, premium_index); the download report lists every missing settlement"
+        )
+    interval = interval_of_tag(sig.action_tag) if sig is not None else None
+    if sig is not None and interval not in (None, "1m"):
+        # QA's accounting and report are per minute; an interval run's report explains every bar.
+        raise UsageError(
+            f"{sig} holds {interval} bars; qa and repair check 1-minute datasets so far; "
+            "the download report explains every missing bar"
         )
     universe: tuple[str, ...] = ()
     if sig is not None and sig.universe != "all":

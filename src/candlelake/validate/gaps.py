@@ -97,7 +97,7 @@ def find_gaps(
     invalid_by_ts = dict(invalid)
     failure_list = list(failures)
     for ts in expected[~have]:
-        reasons.append(_reason(int(ts), lifecycle, failure_list, invalid_by_ts))
+        reasons.append(_reason(int(ts), lifecycle, failure_list, invalid_by_ts, grid))
     return _runs(expected[~have], reasons, grid)
 
 
@@ -106,6 +106,7 @@ def _reason(
     lifecycle: Lifecycle,
     failures: list[Explained],
     invalid: dict[int, str],
+    grid: BarGrid,
 ) -> tuple[GapKind, str]:
     if ts in invalid:
         return "missing", f"invalid row rejected: {invalid[ts]}"
@@ -115,7 +116,7 @@ def _reason(
     if lifecycle.listed_ms is not None and ts < lifecycle.listed_ms:
         return "excluded", f"not listed yet (first candle {fmt_ms(lifecycle.listed_ms)})"
     if lifecycle.delisted_ms is not None and ts >= lifecycle.delisted_ms:
-        last = fmt_ms(lifecycle.delisted_ms - MINUTE_MS)
+        last = fmt_ms(grid.floor(lifecycle.delisted_ms - 1))  # the open of the last bar
         return "excluded", f"delisted (last candle {last})"
     return "missing", EXCHANGE_GAP
 
