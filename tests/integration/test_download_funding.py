@@ -178,3 +178,28 @@ def test_an_interrupted_funding_run_reports_every_month_it_did_not_finish(
     y, m = MONTHS[len(done)]
     assert unfinished == [(day_ms(f"{y}-{m:02d}-01")[0], day_ms("2024-07-01")[0])]
     assert len(list(lake.rglob("*.parquet"))) == symbol["days_written"] == len(symbol["sources"])
+
+
+def test_a_month_that_cannot_be_written_is_reported_missing_and_fails_the_run(tmp_path: Path) -> None:
+    root = dataset(tmp_path / "lake")
+    root.mkdir(parents=True)
+    (root / "currency_pair=ETH_USDT").write_text("a file where the partition folder must go")
+    with Simulator(CFG) as server:
+        code, report = download(
+            server,
+            tmp_path / "lake",
+            "2024-06-01T00:00:00+00:00",
+            "2024-06-10T23:59:00+00:00",
+            "1",
+            "--no_archive",
+        )
+    assert code == 1
+    symbol = report["symbols"][0]
+    assert (
+        symbol["rows_written"] == 0
+        and symbol["errors"]
+        and symbol["errors"][0].startswith("2024-06: not written")
+    )
+    assert [(m["start_ms"], m["end_ms"]) for m in symbol["missing"]] == [
+        (day_ms("2024-06-01")[0], day_ms("2024-06-10")[1])
+    ]

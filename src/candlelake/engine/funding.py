@@ -166,16 +166,21 @@ async def _month(
     gaps = missing_settlements(items, part, symbol_report.listed_ms)
     inside = to_table([s for s in items if part.start_ms <= s.nominal_ms < part.end_ms])
     if inside.num_rows:
-        await asyncio.to_thread(
-            writer.write_month,
-            symbol,
-            first.year,
-            first.month,
-            inside,
-            source=source,
-            gaps=gaps,
-            exchange_id=job.exchange_id,
-        )
+        try:
+            await asyncio.to_thread(
+                writer.write_month,
+                symbol,
+                first.year,
+                first.month,
+                inside,
+                source=source,
+                gaps=gaps,
+                exchange_id=job.exchange_id,
+            )
+        except OSError as exc:  # a month that cannot be written is reported, never hidden
+            symbol_report.errors.append(f"{label}: not written: {exc}")
+            symbol_report.gaps.append(Gap(part.start_ms, part.end_ms, "missing", f"not written: {exc}"))
+            return
         symbol_report.rows_written += inside.num_rows
         symbol_report.days_written += 1
         symbol_report.files.append(f"{symbol} {label}")
