@@ -120,3 +120,17 @@ def test_download_bulk_takes_coin_futures_with_universe_all(tmp_path: Path):
     got = candlelake.read(report["dataset"], ["BTC_USD_PERP"], as_="arrow").sort_by("timestamp")
     rows = expected_rows(CFG, "coin_futures", "BTCUSD_PERP", *window_ms("2025-07-01", "2025-07-01"))
     assert len(rows) == 1440 and lake_full(got) == as_full(rows)
+
+
+def test_a_delivery_month_comes_from_the_monthly_file(tmp_path: Path):
+    # June 2025 ended more than 15 days before the clock: its monthly zip, which stops at the delivery.
+    lake = tmp_path / "lake"
+    with Simulator(CFG) as server:
+        code, report = download(server, lake, "BTC_USD_250627", "1h", "2025-06-01", "2025-06-30")
+    assert code == 0, report
+    entry = report["symbols"][0]
+    assert set(entry["sources"].values()) == {"archive:monthly"}
+    rows = expected_rows(CFG, "coin_futures", "BTCUSD_250627", *window_ms("2025-06-01", "2025-06-30"), "1h")
+    assert len(rows) == 26 * 24 + 8 and lake_full(read_back(lake, "BTC_USD_250627", "1h")) == as_full(rows)
+    (gap,) = entry["excluded"]
+    assert gap["reason"].startswith("delivered") and entry["excluded_bars"] == 30 * 24 - len(rows)
