@@ -15,7 +15,9 @@ import pytest
 from candlelake.lake import DatasetLocation, LakeWriter
 from candlelake.lake.schema import DayMeta
 from candlelake.simulator import SimConfig, Simulator
+from candlelake.timeutil import Window
 from candlelake.validate.checks import CheckSettings, check_rows
+from candlelake.validate.rules import validate_klines
 from integration.helpers import bulk_args, day_ms, expected_rows, run_cli
 
 DAY = "2024-02-18"
@@ -65,6 +67,26 @@ def test_each_fault_is_named_with_its_first_row(sim_config: SimConfig) -> None:
         found = [f for f in check_rows("BTC_USDT", DAY, faulty) if f.severity == "fail"]
         assert [f.check for f in found] == [check], check
         assert found[0].first_ms == start + firsts[check] * 60_000
+
+
+def test_validated_rows_get_the_same_findings_from_the_shorter_path(sim_config: SimConfig) -> None:
+    """The ledger skips the checks validation already made; for rows that passed
+    validation that changes no finding, whatever faults the input had."""
+    table = _truth_table(sim_config)
+    faulty = _shifted(_with(_with(_with(table, "close", 10, float("nan")), "volume", 20, -1.0),
+                            "low", 30, table.column("high")[30].as_py() + 1), 700, 1.4)  # fmt: skip
+    flat = table
+    for column in ("open", "high", "low", "close"):
+        for i in range(100, 145):
+            flat = _with(flat, column, i, table.column("close")[99].as_py())
+    start, end = day_ms(DAY)
+    for rows in (table, faulty, flat):
+        kept = validate_klines(rows, Window(start, end)).table
+        full = check_rows("BTC_USDT", DAY, kept)
+        assert check_rows("BTC_USDT", DAY, kept, validated=True) == full
+    assert [
+        f.check for f in check_rows("BTC_USDT", DAY, validate_klines(faulty, Window(start, end)).table)
+    ] == ["jump"]
 
 
 def test_a_flat_run_is_flagged_not_failed(sim_config: SimConfig, tmp_path: Path, capsys) -> None:

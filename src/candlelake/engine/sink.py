@@ -172,7 +172,7 @@ class DaySink:
                     archive_sha256=day.archive_sha256,
                     gaps=tuple(g.to_dict() for g in gaps),
                 )
-                writes.append(DayWrite(day.symbol, day.day, valid.table, meta))
+                writes.append(DayWrite(day.symbol, day.day, valid.table, meta, validated=True))
             elif gaps:
                 empty.append((day, gaps))
         async with self._writes:

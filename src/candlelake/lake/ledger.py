@@ -59,7 +59,7 @@ class LedgerEntry:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "meta": json.loads(self.meta.to_json()),
+            "meta": self.meta.to_dict(),
             "size": self.size,
             "findings": [f.to_dict() for f in self.findings],
         }
@@ -73,9 +73,11 @@ class LedgerEntry:
         )
 
 
-def entry_for(meta: DayMeta, table: pa.Table, size: int) -> LedgerEntry:
-    """The entry of a day file just written: its footer, size and the row checks' findings."""
-    return LedgerEntry(meta, size, tuple(check_rows(meta.symbol, meta.day.isoformat(), table)))
+def entry_for(meta: DayMeta, table: pa.Table, size: int, *, validated: bool = False) -> LedgerEntry:
+    """The entry of a day file just written: its footer, size and the row checks' findings
+    (`validated`: see `check_rows`)."""
+    findings = check_rows(meta.symbol, meta.day.isoformat(), table, validated=validated)
+    return LedgerEntry(meta, size, tuple(findings))
 
 
 class Ledger:

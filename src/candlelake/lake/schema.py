@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import pyarrow as pa
@@ -74,12 +74,18 @@ class DayMeta:
         # Accept a list from JSON or callers; keep the stored value immutable.
         object.__setattr__(self, "gaps", tuple(dict(g) for g in self.gaps))
 
-    def to_json(self) -> bytes:
-        data = asdict(self)
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready form (what `to_json` encodes)."""
+        # Field by field rather than `dataclasses.asdict`, whose deep copy was a visible
+        # share of a day's write on the archive-ingest path.
+        data: dict[str, Any] = {f: getattr(self, f) for f in self.__dataclass_fields__}
         data["day"] = self.day.isoformat()
-        data["gaps"] = list(self.gaps)
+        data["gaps"] = [dict(g) for g in self.gaps]
         data["format"] = META_FORMAT
-        return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+        return data
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":")).encode()
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> DayMeta:

@@ -54,6 +54,7 @@ class DayWrite:
     day: dt.date
     table: pa.Table
     meta: DayMeta
+    validated: bool = False  # the rows passed validate_klines (the sink's days)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class _Written:
     table: pa.Table
     size: int
     directory: str | None = None  # a local directory whose renames are not yet durable
+    validated: bool = False  # every row of `table` passed validate_klines
 
 
 class LakeWriter:
@@ -153,7 +155,8 @@ class LakeWriter:
                 merged, merged_meta = self._merge_current(path, lake_table, meta)
                 data = serialize(merged, merged_meta)
                 write_atomic(self._fs, path, data, temp_path=layout.temp_path_for(path), sync_dir=False)
-            return _Written(url_of(self._fs, path), merged_meta, merged, len(data), directory)
+            checked = d.validated and merged is lake_table  # not merged with stored rows
+            return _Written(url_of(self._fs, path), merged_meta, merged, len(data), directory, checked)
         # Object stores have no lock: put only if the object is still the version merged
         # with (If-Match), or still absent (If-None-Match); otherwise merge again.
         for _ in range(_CONDITIONAL_ATTEMPTS):
@@ -165,7 +168,8 @@ class LakeWriter:
             except ConcurrentWrite:
                 log.info("%s changed while being written; merging again", url_of(self._fs, path))
                 continue
-            return _Written(url_of(self._fs, path), merged_meta, merged, len(data))
+            checked = d.validated and merged is lake_table
+            return _Written(url_of(self._fs, path), merged_meta, merged, len(data), validated=checked)
         raise ConcurrentWrite(f"{url_of(self._fs, path)} kept changing while being written")
 
     def _finish(self, written: Sequence[_Written]) -> None:
@@ -175,7 +179,9 @@ class LakeWriter:
         for directory in dict.fromkeys(w.directory for w in written if w.directory is not None):
             sync_directory(directory)
         try:
-            self.ledger.record_entries([entry_for(w.meta, w.table, w.size) for w in written])
+            self.ledger.record_entries(
+                [entry_for(w.meta, w.table, w.size, validated=w.validated) for w in written]
+            )
         except Exception as exc:  # the file is the truth; QA reads its footer if the entry is lost
             days = ", ".join(f"{w.meta.symbol} {w.meta.day}" for w in written)
             log.warning("could not update the gap ledger for %s: %s", days, exc)

@@ -56,9 +56,19 @@ class CheckSettings:
 
 
 def check_rows(
-    symbol: str, day: str, table: pa.Table, settings: CheckSettings | None = None
+    symbol: str,
+    day: str,
+    table: pa.Table,
+    settings: CheckSettings | None = None,
+    *,
+    validated: bool = False,
 ) -> list[Finding]:
-    """Every finding in the rows of `symbol`'s file for `day` (lake columns)."""
+    """Every finding in the rows of `symbol`'s file for `day` (lake columns).
+
+    `validated`: the rows have just passed `validate_klines` (finite, OHLC-consistent,
+    non-negative volume, sorted, no repeats), so those checks cannot find anything and are
+    skipped; the grid, flat-run and jump checks still run.
+    """
     settings = settings or CheckSettings()
     if table.num_rows == 0:
         return []
@@ -74,20 +84,22 @@ def check_rows(
         if len(hits):
             found.append(Finding(symbol, day, check, severity, len(hits), int(ts[hits[0]]), detail))
 
-    finite = np.isfinite(np.stack([o, h, lo, c, v]))
-    add("non_finite", np.asarray(~finite.all(axis=0)), "NaN or infinite value")
-    with np.errstate(invalid="ignore"):
-        bad_ohlc = (lo > np.minimum(o, c)) | (h < np.maximum(o, c)) | (lo > h)
-        add("ohlc", bad_ohlc, "low <= open, close <= high does not hold")
-        add("negative_volume", v < 0, "negative volume")
+    if not validated:
+        finite = np.isfinite(np.stack([o, h, lo, c, v]))
+        add("non_finite", np.asarray(~finite.all(axis=0)), "NaN or infinite value")
+        with np.errstate(invalid="ignore"):
+            bad_ohlc = (lo > np.minimum(o, c)) | (h < np.maximum(o, c)) | (lo > h)
+            add("ohlc", bad_ohlc, "low <= open, close <= high does not hold")
+            add("negative_volume", v < 0, "negative volume")
     add("off_grid", ts % MINUTE_MS != 0, "timestamp not on the minute grid")
-    order = np.argsort(ts, kind="stable")
-    sorted_ts = ts[order]
-    repeated = np.zeros(len(ts), dtype=bool)
-    repeated[order[1:]] = sorted_ts[1:] == sorted_ts[:-1]
-    add("duplicate", repeated, "timestamp repeated")
-    if len(ts) > 1:
-        add("unsorted", np.diff(ts) < 0, "rows not sorted by timestamp")
+    if not validated:
+        order = np.argsort(ts, kind="stable")
+        sorted_ts = ts[order]
+        repeated = np.zeros(len(ts), dtype=bool)
+        repeated[order[1:]] = sorted_ts[1:] == sorted_ts[:-1]
+        add("duplicate", repeated, "timestamp repeated")
+        if len(ts) > 1:
+            add("unsorted", np.diff(ts) < 0, "rows not sorted by timestamp")
     found += _flat_runs(symbol, day, ts, o, h, lo, c, v, settings.flat_run_minutes)
     found += _jumps(symbol, day, ts, c, settings.jump_z)
     return found
