@@ -3,7 +3,7 @@ import pyarrow as pa
 from candlelake.sources.binance_rows import binance_rows_to_table
 from candlelake.timeutil import MINUTE_MS, Window
 from candlelake.validate.gaps import EXCHANGE_GAP, Explained, Lifecycle, find_gaps
-from candlelake.validate.rules import validate_klines
+from candlelake.validate.rules import validate_days, validate_klines
 
 T0 = 1_577_836_800_000  # 2020-01-01
 
@@ -60,3 +60,54 @@ def test_every_missing_minute_gets_exactly_one_reason():
     ]
     assert gaps[1].reason == EXCHANGE_GAP
     assert gaps[2].reason.startswith("failed after retries")
+
+
+DAY_MINUTES = 1440
+
+
+def _days_of(rows_by_day, windows):
+    return [(binance_rows_to_table(rows, full=True), w) for rows, w in zip(rows_by_day, windows, strict=True)]
+
+
+def _same(a, b):
+    assert [v.table.to_pylist() for v in a] == [v.table.to_pylist() for v in b]
+    assert [v.problems for v in a] == [v.problems for v in b]
+
+
+def test_a_month_validated_in_one_pass_equals_each_day_validated_alone():
+    # Three days; the first window starts at noon (rows before it are outside), the last ends
+    # at 06:00; faults of every kind, and a day with no rows at all.
+    def minute(day, m):
+        return day * DAY_MINUTES + m
+
+    day0 = [row(minute(0, m)) for m in range(600, 800)] + [row(minute(0, 900), h="1")]
+    day1 = [row(minute(1, m)) for m in range(0, DAY_MINUTES)]
+    day1[5:6] = [row(minute(1, 5)), row(minute(1, 5))]  # identical repeat: dropped
+    day1[40:41] = [row(minute(1, 40)), row(minute(1, 40), c="11.5")]  # conflicting: both out
+    day1[70] = row(minute(1, 70), v="-1")
+    day2 = [row(minute(2, m)) for m in range(0, 400)]  # rows after 06:00 are outside
+    day3: list[list] = []
+    windows = [
+        Window(T0 + minute(0, 720) * MINUTE_MS, T0 + minute(1, 0) * MINUTE_MS),
+        Window(T0 + minute(1, 0) * MINUTE_MS, T0 + minute(2, 0) * MINUTE_MS),
+        Window(T0 + minute(2, 0) * MINUTE_MS, T0 + minute(3, 0) * MINUTE_MS),
+        Window(T0 + minute(3, 0) * MINUTE_MS, T0 + minute(3, 360) * MINUTE_MS),
+    ]
+    days = _days_of([day0, day1, day2, day3], windows)
+    one_pass = validate_days(days)
+    alone = [validate_klines(t, w) for t, w in days]
+    _same(one_pass, alone)
+    assert sum(len(v.problems) for v in alone) > 3  # the faults were seen, not lost
+
+
+def test_days_that_cannot_be_joined_are_validated_alone():
+    # A day's table holding a row of the next day, and windows with a hole between them.
+    stray = _days_of([[row(0), row(DAY_MINUTES + 3)], [row(DAY_MINUTES + 1)]],
+                     [Window(T0, T0 + DAY_MINUTES * MINUTE_MS),
+                      Window(T0 + DAY_MINUTES * MINUTE_MS, T0 + 2 * DAY_MINUTES * MINUTE_MS)])  # fmt: skip
+    _same(validate_days(stray), [validate_klines(t, w) for t, w in stray])
+    assert validate_days(stray)[0].problems  # the stray row is outside day 0's window
+    holed = _days_of([[row(0)], [row(2 * DAY_MINUTES)]],
+                     [Window(T0, T0 + MINUTE_MS),
+                      Window(T0 + 2 * DAY_MINUTES * MINUTE_MS, T0 + 3 * DAY_MINUTES * MINUTE_MS)])  # fmt: skip
+    _same(validate_days(holed), [validate_klines(t, w) for t, w in holed])

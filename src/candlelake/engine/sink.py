@@ -25,7 +25,7 @@ from candlelake.quality.report import SymbolReport
 from candlelake.sources.protocol import FinishedDay
 from candlelake.timeutil import Window
 from candlelake.validate.gaps import Explained, Gap, Lifecycle, find_gaps
-from candlelake.validate.rules import Validated, validate_klines
+from candlelake.validate.rules import Validated, validate_days
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -153,7 +153,7 @@ class DaySink:
     async def _store(self, days: Sequence[FinishedDay]) -> dict[dt.date, int]:
         """Validate, explain and write `days` (one source part's worth, often a month): two
         worker-thread calls and one gap-ledger update for all of them, not a few per day."""
-        checked = await asyncio.to_thread(lambda: [self._validate(day) for day in days])
+        checked = await asyncio.to_thread(self._validate, days)
         explained: list[list[Gap]] = []
         writes: list[DayWrite] = []
         empty: list[tuple[FinishedDay, list[Gap]]] = []
@@ -211,14 +211,16 @@ class DaySink:
             day.window, present, lifecycle, failures=day.failures, invalid=invalid, grid=self.grid
         )
 
-    def _validate(self, day: FinishedDay) -> Validated:
-        table = day.table
+    def _validate(self, days: Sequence[FinishedDay]) -> list[Validated]:
+        return validate_days([(self._rows(day), day.window) for day in days], self.grid)
+
+    def _rows(self, day: FinishedDay) -> pa.Table:
         stored = self._stored[day.symbol].get(day.day)
         if day.failures and stored is not None and stored.rows:
             # Some requests failed: keep what the lake already had for those minutes rather
             # than replacing good rows with nothing.
-            table = with_stored_rows(table, self.writer.read_day(day.symbol, day.day), day.failures)
-        return validate_klines(table, day.window, self.grid)
+            return with_stored_rows(day.table, self.writer.read_day(day.symbol, day.day), day.failures)
+        return day.table
 
     def _write(
         self, writes: Sequence[DayWrite], empty: Sequence[tuple[FinishedDay, list[Gap]]]

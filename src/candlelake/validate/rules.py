@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,3 +109,51 @@ def _rule_violations(table: pa.Table, window: Window, grid: BarGrid) -> list[tup
             checks.append(("taker volume outside [0, volume]", ~((taker >= 0) & (taker <= v))))
             checks.append(("negative or missing quote volume", ~(quote >= 0)))
     return checks
+
+
+def validate_days(days: Sequence[tuple[pa.Table, Window]], grid: BarGrid = MINUTE_GRID) -> list[Validated]:
+    """`validate_klines` of each (table, window) pair, with the same results, in one pass when
+    the days allow it (most often a month of one archive file).
+
+    One pass over the joined days: per-day calls on 1,440 rows spend their time in call
+    overhead, not arithmetic. It is equivalent when the windows follow each other and each
+    table's rows lie in its window's partition (so a row outside its own window is outside
+    them all, and repeats never cross days); otherwise each day is validated alone.
+    """
+    tables = [t for t, _ in days]
+    windows = [w for _, w in days]
+    if len(days) < 2 or not _joinable(tables, windows, grid):
+        return [validate_klines(t, w, grid) for t, w in days]
+    joined = validate_klines(pa.concat_tables(tables), Window(windows[0].start_ms, windows[-1].end_ms), grid)
+    bounds = [grid.partition_window(grid.partition(w.start_ms)) for w in windows]
+    starts = [b.start_ms for b in bounds] + [bounds[-1].end_ms]
+    ts = joined.table.column("timestamp").to_numpy()
+    rows = np.searchsorted(ts, starts, side="left")
+    problem_ts = np.array([p.timestamp for p in joined.problems], dtype=np.int64)
+    problems = np.searchsorted(problem_ts, starts, side="left")
+    table = joined.table  # chunks follow the days, so each day's slice is one of them
+    return [
+        Validated(
+            table.slice(int(rows[i]), int(rows[i + 1] - rows[i])),
+            joined.problems[int(problems[i]) : int(problems[i + 1])],
+            0,  # not counted per day; nothing reads it
+        )
+        for i in range(len(days))
+    ]
+
+
+def _joinable(tables: Sequence[pa.Table], windows: Sequence[Window], grid: BarGrid) -> bool:
+    if any(a.end_ms != b.start_ms for a, b in itertools.pairwise(windows)):
+        return False
+    if any(t.schema != tables[0].schema for t in tables):
+        return False
+    for table, window in zip(tables, windows, strict=True):
+        if not table.num_rows:
+            continue
+        partition = grid.partition_window(grid.partition(window.start_ms))
+        if window.end_ms > partition.end_ms:
+            return False
+        low, high = pc.min_max(table.column("timestamp")).values()
+        if low.as_py() < partition.start_ms or high.as_py() >= partition.end_ms:
+            return False
+    return True
