@@ -337,3 +337,36 @@ def test_footer_larger_than_the_first_read(
     assert len(pq.ParquetFile(path).metadata.metadata[META_KEY]) > 64 * 1024
     assert writer.read_meta(SYMBOL, DAY) == meta
     assert writer.existing_days(SYMBOL, [DAY]) == {DAY: meta}
+
+
+def test_a_batch_of_days_gives_the_files_of_one_write_each_and_a_bad_day_fails_alone(
+    tmp_path: Path, make_klines: MakeKlines, make_meta: MakeMeta
+) -> None:
+    days = [DAY + dt.timedelta(days=i) for i in range(3)]
+    tables = [make_klines(d, range(0, 1440, 7), base=100.0 + i, full=True) for i, d in enumerate(days)]
+    one_by_one = LakeWriter(DatasetLocation(str(tmp_path / "one")))
+    for d, t in zip(days, tables, strict=True):
+        one_by_one.write_day(
+            SYMBOL, d, t, make_meta(SYMBOL, d, t), exchange_id="binance", knowledge_time=KNOWLEDGE_TIME
+        )
+    batch = LakeWriter(DatasetLocation(str(tmp_path / "batch")))
+    writes = [
+        writer_module.DayWrite(SYMBOL, d, t, make_meta(SYMBOL, d, t))
+        for d, t in zip(days, tables, strict=True)
+    ]
+    batch.write_days(writes, exchange_id="binance", knowledge_time=KNOWLEDGE_TIME)
+    for d in days:
+        assert batch.read_day(SYMBOL, d).equals(one_by_one.read_day(SYMBOL, d))
+
+    close = tables[1].column("close").to_pylist()
+    close[3] = None  # a null cannot be stored: that day fails, the others are written
+    broken = tables[1].set_column(
+        tables[1].schema.get_field_index("close"), "close", pa.array(close, pa.float64())
+    )
+    again = LakeWriter(DatasetLocation(str(tmp_path / "again")))
+    writes[1] = dataclasses.replace(writes[1], table=broken)
+    results = again.write_days(writes, exchange_id="binance", knowledge_time=KNOWLEDGE_TIME)
+    assert isinstance(results[1], ValueError) and "null" in str(results[1])
+    assert [isinstance(r, str) for r in results] == [True, False, True]
+    assert again.read_day(SYMBOL, days[0]).equals(one_by_one.read_day(SYMBOL, days[0]))
+    assert again.read_day(SYMBOL, days[2]).equals(one_by_one.read_day(SYMBOL, days[2]))

@@ -101,7 +101,8 @@ class LakeWriter:
         if rows fall outside `meta`'s window, repeat or go back in time, hold nulls, or if
         `meta` does not describe this table.
         """
-        written = self._write_file(DayWrite(symbol, day, table, meta), exchange_id, knowledge_time)
+        lake_table = to_lake_table(table, exchange_id=exchange_id, knowledge_time=knowledge_time)
+        written = self._write_file(DayWrite(symbol, day, table, meta), lake_table)
         self._finish([written])
         return written.url
 
@@ -123,12 +124,16 @@ class LakeWriter:
         results: list[str | Exception] = []
         written: list[_Written] = []
         stop: Exception | None = None
-        for d in days:
+        converted = _lake_tables(days, exchange_id, knowledge_time)
+        for d, lake_table in zip(days, converted, strict=True):
             if stop is not None:
                 results.append(stop)
                 continue
             try:
-                done = self._write_file(d, exchange_id, knowledge_time)
+                if lake_table is None:
+                    kt = knowledge_time
+                    lake_table = to_lake_table(d.table, exchange_id=exchange_id, knowledge_time=kt)
+                done = self._write_file(d, lake_table)
             except Exception as exc:
                 results.append(exc)
                 stop = exc if give_up(exc) else None
@@ -138,10 +143,10 @@ class LakeWriter:
         self._finish(written)
         return results
 
-    def _write_file(self, d: DayWrite, exchange_id: str, knowledge_time: dt.datetime) -> _Written:
-        symbol, day, table, meta = d.symbol, d.day, d.table, d.meta
+    def _write_file(self, d: DayWrite, lake_table: pa.Table) -> _Written:
+        """Write one day whose rows are already in lake columns (`to_lake_table`)."""
+        symbol, day, meta = d.symbol, d.day, d.meta
         check_symbol(symbol)
-        lake_table = to_lake_table(table, exchange_id=exchange_id, knowledge_time=knowledge_time)
         check_meta(symbol, day, lake_table, meta, self.grid)
         check_day_rows(lake_table, meta)
         path = self._path(symbol, day)
@@ -292,3 +297,24 @@ def _meta_from_tail(fs: AbstractFileSystem, path: str, size: int, tail: bytes) -
     metadata = pq.read_metadata(pa.BufferReader(tail)).metadata or {}
     raw = metadata.get(META_KEY)
     return DayMeta.from_json(raw) if raw is not None else None
+
+
+def _lake_tables(
+    days: Sequence[DayWrite], exchange_id: str, knowledge_time: dt.datetime
+) -> list[pa.Table | None]:
+    """Each day's rows in lake columns, converted together: one set of casts for a month
+    instead of one per day. None where a day must be converted (and may fail) alone."""
+    if len(days) < 2 or any(d.table.schema != days[0].table.schema for d in days):
+        return [None] * len(days)
+    try:
+        joined = to_lake_table(
+            pa.concat_tables([d.table for d in days]), exchange_id=exchange_id, knowledge_time=knowledge_time
+        )
+    except ValueError:
+        return [None] * len(days)  # one day is bad: let each fail or pass on its own
+    tables: list[pa.Table | None] = []
+    offset = 0
+    for d in days:
+        tables.append(joined.slice(offset, d.table.num_rows))
+        offset += d.table.num_rows
+    return tables
