@@ -6,6 +6,7 @@ Start-up is checked by what gets imported, not by timing (timing lives in bench/
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 import typer
 
-from candlelake.cli.main import _register_commands, app
+from candlelake.cli.main import COMMANDS_OF, _register_commands, app
 from candlelake.cli.reference import _commands
 
 HEAVY = ("pandas", "pyarrow", "ccxt", "airflow")
@@ -46,6 +47,20 @@ def _run(*argv: str, env: dict[str, str] | None = None) -> tuple[int, str, list[
 def _all_commands() -> list[tuple[str, Any]]:
     _register_commands()
     return _commands(typer.main.get_command(app), "candlelake")
+
+
+@pytest.mark.parametrize("module", sorted(set(COMMANDS_OF) - {"sim"}))
+def test_a_command_runs_with_its_module_registered_alone(module: str) -> None:
+    # A process registers only the module whose table entry names its command.
+    alone = typer.Typer()
+    importlib.import_module(f"candlelake.cli.{module}").register(alone)
+    names = {c.name for c in alone.registered_commands} | {g.name for g in alone.registered_groups}
+    assert names == set(COMMANDS_OF[module])
+
+
+def test_every_top_level_command_is_in_the_registration_table() -> None:
+    top = {name.split()[1] for name, _ in _all_commands()}
+    assert top == {name for names in COMMANDS_OF.values() for name in names}
 
 
 def test_version_is_the_installed_distribution_version() -> None:

@@ -9,6 +9,7 @@ import multiprocessing
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -16,7 +17,7 @@ from candlelake.lake import DatasetLocation, LakeWriter
 from candlelake.lake.schema import DayMeta
 from candlelake.simulator import SimConfig, Simulator
 from candlelake.timeutil import Window
-from candlelake.validate.checks import CheckSettings, check_rows
+from candlelake.validate.checks import CheckSettings, _median, check_rows
 from candlelake.validate.rules import validate_klines
 from integration.helpers import bulk_args, day_ms, expected_rows, run_cli
 
@@ -51,6 +52,15 @@ def _with(table: pa.Table, column: str, index: int, value: float) -> pa.Table:
 @pytest.mark.parametrize("day", ["2024-02-15", "2024-02-18"])
 def test_simulator_days_raise_no_finding(sim_config: SimConfig, symbol: str, day: str) -> None:
     assert check_rows(symbol, day, _truth_table(sim_config, symbol, day)) == []
+
+
+@pytest.mark.parametrize("count", [1, 2, 1439, 1440])
+def test_the_jump_yardstick_is_numpys_median_to_the_bit(sim_config: SimConfig, count: int) -> None:
+    # The moves and their distances from the median (many ties), odd and even counts.
+    closes = np.array(_truth_table(sim_config).column("close").to_pylist())
+    moves = np.diff(np.log(closes))[:count]
+    for values in (moves, np.abs(moves - np.median(moves)), np.round(moves, 4)):
+        assert _median(values).tobytes() == np.median(values).tobytes()
 
 
 def test_each_fault_is_named_with_its_first_row(sim_config: SimConfig) -> None:

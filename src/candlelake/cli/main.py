@@ -36,18 +36,51 @@ def _root(
     """Keep a complete, verified lake of crypto market candles."""
 
 
-def _register_commands() -> None:
+# The commands each CLI module registers. A process registers only the module of the command
+# it runs, since each costs its imports at start-up (the simulator's, its config parser); any
+# other first argument (`--help`, a mistyped name) registers them all.
+COMMANDS_OF: dict[str, tuple[str, ...]] = {
+    "download": ("download", "download-bulk"),
+    "catalog": ("signature", "universe", "show"),
+    "qa": ("qa", "repair", "ls", "sql"),
+    "airflow_commands": ("airflow", "demo"),
+    "upstream_command": ("convert-upstream",),
+    "sim": ("sim",),
+}
+
+
+def _register_commands(command: str | None = None) -> None:
     # Imported here so that `import candlelake` stays light and an optional extra
     # that is missing only breaks its own command.
-    from candlelake.cli import airflow_commands, catalog, download, qa, upstream_command
-    from candlelake.simulator.cli import app as sim_app
+    known = any(command in names for names in COMMANDS_OF.values())
 
-    download.register(app)
-    catalog.register(app)
-    qa.register(app)
-    airflow_commands.register(app)
-    upstream_command.register(app)
-    app.add_typer(sim_app, name="sim", help="Run the Binance-compatible exchange simulator.")
+    def wanted(module: str) -> bool:
+        return not known or command in COMMANDS_OF[module]
+
+    if wanted("download"):
+        from candlelake.cli import download
+
+        download.register(app)
+    if wanted("catalog"):
+        from candlelake.cli import catalog
+
+        catalog.register(app)
+    if wanted("qa"):
+        from candlelake.cli import qa
+
+        qa.register(app)
+    if wanted("airflow_commands"):
+        from candlelake.cli import airflow_commands
+
+        airflow_commands.register(app)
+    if wanted("upstream_command"):
+        from candlelake.cli import upstream_command
+
+        upstream_command.register(app)
+    if wanted("sim"):
+        from candlelake.simulator.cli import app as sim_app
+
+        app.add_typer(sim_app, name="sim", help="Run the Binance-compatible exchange simulator.")
 
 
 # typer may bring its own copy of click; its BadParameter derives from the UsageError and
@@ -76,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(argv: list[str] | None, args: list[str]) -> int:
-    _register_commands()
+    words = args if argv is None else argv
+    _register_commands(words[0] if words else None)
     command = typer.main.get_command(app)
     try:
         # Not standalone: click's usage errors (an unknown flag, a missing option, a value out

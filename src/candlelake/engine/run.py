@@ -39,7 +39,6 @@ from candlelake.plan.days import (
 )
 from candlelake.progress import LogProgress, Progress
 from candlelake.quality.report import RunReport, SymbolReport
-from candlelake.quality.verify import verify_sample
 from candlelake.sources.binance_rest import SymbolInfo
 from candlelake.sources.protocol import Source
 from candlelake.sources.rest_client import TITLES, open_rest
@@ -130,6 +129,8 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
             if scheduler.stopped is not None:
                 report.errors.append(str(scheduler.stopped))
             elif uses_archive and job.verify_sample:
+                from candlelake.quality.verify import verify_sample  # archive runs only
+
                 checked = await verify_sample(
                     {s.symbol: s.sources for s in report.symbols},
                     job.verify_sample,
