@@ -21,6 +21,8 @@ from candlelake.cli.main import COMMANDS_OF, _register_commands, app
 from candlelake.cli.reference import _commands
 
 HEAVY = ("pandas", "pyarrow", "ccxt", "airflow")
+# Modules a download has no use for, each tens of milliseconds at start-up.
+SPARED = ("fsspec", "numpy.ma", "candlelake.simulator", "candlelake.quality.verify")
 
 # Runs the CLI in a fresh interpreter the way the `candlelake` script does (argv from
 # sys.argv), then reports which heavy packages that process had imported.
@@ -31,17 +33,26 @@ sys.argv = ["candlelake", *sys.argv[1:]]
 code = main()
 loaded = sorted({m.split(".")[0] for m in sys.modules} & set(HEAVY))
 print("LOADED=" + json.dumps(loaded), file=sys.stderr)
+print("UNUSED=" + json.dumps(sorted(set(SPARED) & set(sys.modules))), file=sys.stderr)
 sys.exit(code)
-""".replace("HEAVY", repr(HEAVY))
+""".replace("HEAVY", repr(HEAVY)).replace("SPARED", repr(SPARED))
 
 
 def _run(*argv: str, env: dict[str, str] | None = None) -> tuple[int, str, list[str]]:
-    proc = subprocess.run(
+    proc = _probe(*argv, env=env)
+    return proc.returncode, proc.stdout, _marker(proc, "LOADED=")
+
+
+def _probe(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, timeout=120, env=env
     )
-    marker = [line for line in proc.stderr.splitlines() if line.startswith("LOADED=")]
+
+
+def _marker(proc: subprocess.CompletedProcess[str], prefix: str) -> list[str]:
+    marker = [line for line in proc.stderr.splitlines() if line.startswith(prefix)]
     assert marker, proc.stderr
-    return proc.returncode, proc.stdout, json.loads(marker[-1].removeprefix("LOADED="))
+    return list(json.loads(marker[-1].removeprefix(prefix)))
 
 
 def _all_commands() -> list[tuple[str, Any]]:
@@ -98,11 +109,13 @@ def test_help_fits_an_80_column_terminal() -> None:
 
 
 def test_a_rest_download_imports_no_ccxt(simulator: Any, tmp_path: Path) -> None:
-    code, out, loaded = _run(
+    proc = _probe(
         "download", "--market", "futures", "--symbols", "BTC_USDT", "--start", "2024-02-19",
         "--end", "2024-02-19", "--lake", str(tmp_path), "--rest-url", simulator.url,
     )  # fmt: skip
+    code, out, loaded = proc.returncode, proc.stdout, _marker(proc, "LOADED=")
     assert code == 0, out
+    assert _marker(proc, "UNUSED=") == []
     # No ccxt, no Airflow, and no pandas where pyarrow honours the deferral (cli/startup.py).
     pyarrow_major = int(metadata.version("pyarrow").split(".")[0])
     assert loaded == (["pyarrow"] if pyarrow_major >= 18 else ["pandas", "pyarrow"])

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import boto3
 import pytest
+from fsspec.implementations.local import LocalFileSystem
 
 from candlelake.errors import UsageError
 from candlelake.lake import DatasetLocation, LakeWriter, ensure_writable
-from candlelake.lake.storage import join_url, normalize_url, open_filesystem
+from candlelake.lake.storage import LocalFiles, join_url, normalize_url, open_filesystem
 
 
 def all_paths(root: Path) -> list[str]:
@@ -33,6 +34,42 @@ def test_s3_options_are_refused_for_local_paths(tmp_path: Path) -> None:
     assert path == str(tmp_path)
     with pytest.raises(UsageError, match="s3:// only"):
         open_filesystem("memory://lake", endpoint_url="http://127.0.0.1:1")
+
+
+def test_local_files_answer_as_fsspecs_local_filesystem(tmp_path: Path) -> None:
+    # A tree with the kinds of entries a lake directory may hold, links included.
+    (tmp_path / "month").mkdir()
+    (tmp_path / "month" / "day.parquet").write_bytes(b"PAR1" + bytes(range(200)) + b"PAR1")
+    (tmp_path / "month" / ".day.parquet.123.tmp").write_bytes(b"")
+    (tmp_path / "month" / "nested").mkdir()
+    (tmp_path / "month" / "to-file").symlink_to(tmp_path / "month" / "day.parquet")
+    (tmp_path / "month" / "to-dir").symlink_to(tmp_path / "month" / "nested")
+    (tmp_path / "month" / "dangling").symlink_to(tmp_path / "gone")
+    ours, theirs = LocalFiles(), LocalFileSystem()
+    keys = ("name", "size", "type")
+
+    def listing(fs: LocalFiles | LocalFileSystem, path: str) -> list[tuple[object, ...]]:
+        return sorted(tuple(e[k] for k in keys) for e in fs.ls(path, detail=True))
+
+    directory, file = str(tmp_path / "month"), str(tmp_path / "month" / "day.parquet")
+    for path in (directory, file, str(tmp_path / "month" / "to-file")):
+        assert listing(ours, path) == listing(theirs, path)
+        assert sorted(ours.ls(path)) == sorted(theirs.ls(path))
+        assert {k: ours.info(path)[k] for k in keys} == {k: theirs.info(path)[k] for k in keys}
+    for start, end in [(None, None), (0, 8), (100, None), (-8, None), (-8, -4), (150, 208)]:
+        assert ours.cat_file(file, start=start, end=end) == theirs.cat_file(file, start=start, end=end)
+    missing = str(tmp_path / "missing")
+    for fs in (ours, theirs):
+        with pytest.raises(FileNotFoundError):
+            fs.ls(missing, detail=True)
+        with pytest.raises(FileNotFoundError):
+            fs.info(missing)
+        got = fs.cat_ranges([file, missing], [0, 0], [4, 4], on_error="return")
+        assert got[0] == b"PAR1" and isinstance(got[1], FileNotFoundError)
+    with ours.open(file, "rb") as handle:
+        assert handle.read() == (tmp_path / "month" / "day.parquet").read_bytes()
+    # Anything else is fsspec's own.
+    assert sorted(ours.find(str(tmp_path))) == sorted(theirs.find(str(tmp_path)))
 
 
 def test_writable_local_directory_gets_nothing(tmp_path: Path) -> None:

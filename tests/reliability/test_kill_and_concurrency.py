@@ -18,9 +18,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from fsspec import AbstractFileSystem
 
-from candlelake.lake.storage import open_filesystem
+from candlelake.lake.storage import FileSystem, open_filesystem
 from candlelake.simulator import SimConfig
 
 KILLS = 10
@@ -58,7 +57,7 @@ def snapshot(lake: str) -> dict[str, tuple[bytes, pa.Table]]:
     return out
 
 
-def _files(fs: AbstractFileSystem, root: str) -> list[str]:
+def _files(fs: FileSystem, root: str) -> list[str]:
     return sorted(p for p in fs.find(root, withdirs=False)) if fs.exists(root) else []
 
 

@@ -13,19 +13,17 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any
 
-from fsspec import AbstractFileSystem
-
 from candlelake.errors import UsageError
 from candlelake.lake.ledger import Ledger
 from candlelake.lake.listing import list_dir
-from candlelake.lake.storage import DatasetLocation, join_url, normalize_url
+from candlelake.lake.storage import DatasetLocation, FileSystem, join_url, normalize_url
 from candlelake.signature import SCHEMA_VERSION, TOKENS, DatasetSignature, universe_token
 
 # Friendlier names for the tokens people pick by.
 ALIASES = {"market": "asset_type", "mode": "download_mode", "exchange": "exchange_id"}
 
 
-def find_datasets(fs: AbstractFileSystem, base: str) -> list[DatasetSignature]:
+def find_datasets(fs: FileSystem, base: str) -> list[DatasetSignature]:
     """Every valid signature under `<base>/v3`, sorted by its dotted form."""
     paths = [posixpath.join(base, SCHEMA_VERSION)]
     for _ in TOKENS:
@@ -39,7 +37,7 @@ def find_datasets(fs: AbstractFileSystem, base: str) -> list[DatasetSignature]:
     return sorted(found, key=str)
 
 
-def is_dataset_root(fs: AbstractFileSystem, path: str) -> bool:
+def is_dataset_root(fs: FileSystem, path: str) -> bool:
     """True if `path` holds partitions (`currency_pair=...`) or a ledger."""
     names = [posixpath.basename(p) for p in _dirs(fs, path, hidden=True)]
     return any(n.startswith("currency_pair=") or n == "_ledger" for n in names)
@@ -144,5 +142,5 @@ def summarize(location: DatasetLocation) -> list[DatasetSummary]:
     return out
 
 
-def _dirs(fs: AbstractFileSystem, path: str, *, hidden: bool = False) -> list[str]:
+def _dirs(fs: FileSystem, path: str, *, hidden: bool = False) -> list[str]:
     return [p for p, _ in list_dir(fs, path, "directory", hidden=hidden)]

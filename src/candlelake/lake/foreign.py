@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from fsspec import AbstractFileSystem
 
 from candlelake.lake import layout
+from candlelake.lake.storage import FileSystem
 
 _RANK = "__candlelake_rank"
 
@@ -62,7 +62,7 @@ def one_row_per_minute(day_rows: pa.Table, foreign_rows: pa.Table) -> pa.Table:
 
 
 def foreign_files(
-    fs: AbstractFileSystem, root: str, symbols: Sequence[str], first: dt.date, last: dt.date
+    fs: FileSystem, root: str, symbols: Sequence[str], first: dt.date, last: dt.date
 ) -> list[str]:
     """Foreign files in the month partitions of ``symbols`` between two days (inclusive)."""
     found = []

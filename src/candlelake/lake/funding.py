@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from candlelake.lake import layout
 from candlelake.lake.guard import partition_lock
 from candlelake.lake.schema import COMPRESSION, META_KEY, PARTITION_SCHEMA
-from candlelake.lake.storage import DatasetLocation, ensure_writable, write_atomic
+from candlelake.lake.storage import DatasetLocation, arrow_filesystem, ensure_writable, write_atomic
 from candlelake.markets import check_symbol
 from candlelake.validate.funding import FUNDING_SCHEMA, settlements, to_table
 from candlelake.validate.gaps import Gap
@@ -140,7 +140,7 @@ def read_funding(
         files,
         schema=_READ_SCHEMA,
         format="parquet",
-        filesystem=fs,
+        filesystem=arrow_filesystem(fs),
         partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"),
         partition_base_dir=root,
     )

@@ -17,9 +17,8 @@ import time
 from collections.abc import Iterator
 from typing import Final
 
-from fsspec import AbstractFileSystem
-
 from candlelake.lake import layout
+from candlelake.lake.storage import FileSystem
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +44,7 @@ def partition_lock(directory: str) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
-def put_if_unchanged(fs: AbstractFileSystem, path: str, data: bytes, version: str | None) -> None:
+def put_if_unchanged(fs: FileSystem, path: str, data: bytes, version: str | None) -> None:
     """PUT `data` only if the object still has ETag `version` (None: still absent)."""
     condition = {"IfMatch": version} if version else {"IfNoneMatch": "*"}
     try:

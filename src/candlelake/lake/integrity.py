@@ -18,11 +18,10 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from fsspec import AbstractFileSystem
 
 from candlelake.errors import UnreadableFile
 from candlelake.lake.schema import META_KEY, DayMeta
-from candlelake.lake.storage import url_of
+from candlelake.lake.storage import FileSystem, url_of
 from candlelake.timeutil import fmt_ms
 
 OnError = Literal["raise", "skip"]
@@ -146,7 +145,7 @@ def _first_line(exc: BaseException) -> str:
 # -- reading a slice: name an unreadable file, never repeat a minute ----------------
 
 
-def readable_files(fs: AbstractFileSystem, files: list[str], on_error: OnError) -> list[str]:
+def readable_files(fs: FileSystem, files: list[str], on_error: OnError) -> list[str]:
     """`files` without the unreadable ones (skip, with a warning), or an error naming the first."""
     kept = []
     for path in files:
@@ -161,7 +160,7 @@ def readable_files(fs: AbstractFileSystem, files: list[str], on_error: OnError) 
     return kept
 
 
-def _unreadable(fs: AbstractFileSystem, path: str) -> str | None:
+def _unreadable(fs: FileSystem, path: str) -> str | None:
     """Why a file cannot be read in full, or None if it can."""
     try:
         with fs.open(path, "rb") as handle:

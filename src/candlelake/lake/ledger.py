@@ -33,14 +33,12 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 import pyarrow as pa
-from fsspec import AbstractFileSystem
-from fsspec.implementations.local import LocalFileSystem
 
 from candlelake.lake import layout
 from candlelake.lake.guard import sweep_temp_files
 from candlelake.lake.listing import list_names
 from candlelake.lake.schema import DayMeta
-from candlelake.lake.storage import write_atomic
+from candlelake.lake.storage import FileSystem, is_local, write_atomic
 from candlelake.validate.checks import Finding, check_rows
 
 log = logging.getLogger(__name__)
@@ -83,7 +81,7 @@ def entry_for(meta: DayMeta, table: pa.Table, size: int, *, validated: bool = Fa
 class Ledger:
     """Reads and updates the ledger of one dataset (filesystem + dataset root path)."""
 
-    def __init__(self, fs: AbstractFileSystem, root: str) -> None:
+    def __init__(self, fs: FileSystem, root: str) -> None:
         self._fs = fs
         self._root = root
         self._lock = threading.Lock()
@@ -174,7 +172,7 @@ class Ledger:
     def _write(self, path: str, days: dict[str, Any]) -> None:
         body = {"format": LEDGER_FORMAT, "days": dict(sorted(days.items()))}
         data = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-        if isinstance(self._fs, LocalFileSystem):  # temp files a killed writer left here
+        if is_local(self._fs):  # temp files a killed writer left here
             sweep_temp_files(posixpath.dirname(path))
         # Atomic but not fsynced: the ledger is a cache of the day files (see above), and two
         # fsyncs per recorded day, under the ledger's lock, capped the whole ingest.
@@ -184,7 +182,7 @@ class Ledger:
     def _process_lock(self) -> Iterator[None]:
         # Other processes on the same disk: an advisory lock on a hidden file. Object stores
         # have no lock; see the module docstring for why a lost update is harmless.
-        if not isinstance(self._fs, LocalFileSystem):
+        if not is_local(self._fs):
             yield
             return
         import fcntl
@@ -199,5 +197,5 @@ class Ledger:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _names(fs: AbstractFileSystem, directory: str, kind: Literal["file", "directory"]) -> list[str]:
+def _names(fs: FileSystem, directory: str, kind: Literal["file", "directory"]) -> list[str]:
     return [posixpath.basename(p) for p in list_names(fs, directory, kind)]

@@ -6,14 +6,13 @@ import datetime as dt
 import posixpath
 from typing import Literal
 
-from fsspec import AbstractFileSystem
-
 from candlelake.lake import layout
 from candlelake.lake.layout import is_hidden
+from candlelake.lake.storage import FileSystem
 
 
 def list_dir(
-    fs: AbstractFileSystem,
+    fs: FileSystem,
     directory: str,
     kind: Literal["file", "directory"],
     *,
@@ -31,13 +30,13 @@ def list_dir(
     )
 
 
-def list_names(fs: AbstractFileSystem, directory: str, kind: Literal["file", "directory"]) -> list[str]:
+def list_names(fs: FileSystem, directory: str, kind: Literal["file", "directory"]) -> list[str]:
     """The paths of the visible entries of `kind`, sorted."""
     return [path for path, _ in list_dir(fs, directory, kind)]
 
 
 def list_day_files(
-    fs: AbstractFileSystem, root: str, symbol: str, first: dt.date | None, last: dt.date | None
+    fs: FileSystem, root: str, symbol: str, first: dt.date | None, last: dt.date | None
 ) -> dict[dt.date, tuple[str, int]]:
     """{day: (path, size)} of `symbol`'s day files between `first` and `last` (both optional)."""
     symbol_dir = posixpath.join(root, layout.segment("currency_pair", symbol))
@@ -58,7 +57,7 @@ def list_day_files(
     return dict(sorted(found.items()))
 
 
-def present_symbols(fs: AbstractFileSystem, root: str) -> list[str]:
+def present_symbols(fs: FileSystem, root: str) -> list[str]:
     """The symbols with a `currency_pair=` folder under a dataset root."""
     names = (posixpath.basename(p) for p in list_names(fs, root, "directory"))
     return sorted(s for n in names if (s := layout.parse_segment(n, "currency_pair")))

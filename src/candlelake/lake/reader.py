@@ -17,7 +17,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
-from fsspec import AbstractFileSystem
 
 from candlelake.errors import UsageError
 from candlelake.lake import layout
@@ -28,7 +27,7 @@ from candlelake.lake.integrity import OnError, drop_repeats, readable_files
 from candlelake.lake.listing import list_names
 from candlelake.lake.resample import resample
 from candlelake.lake.schema import PARTITION_SCHEMA, lake_schema
-from candlelake.lake.storage import DatasetLocation
+from candlelake.lake.storage import DatasetLocation, FileSystem, arrow_filesystem
 from candlelake.markets import check_symbol
 from candlelake.signature import DatasetSignature
 from candlelake.timeutil import DAY_MS, from_ms, parse_timestamp, to_ms
@@ -160,7 +159,7 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
 
 
 def select_files(
-    fs: AbstractFileSystem,
+    fs: FileSystem,
     root: str,
     symbols: Sequence[str] | None,
     start_ms: int | None,
@@ -191,9 +190,7 @@ def select_files(
     return files
 
 
-def _month_dirs(
-    fs: AbstractFileSystem, symbol_dir: str, first: dt.date | None, last: dt.date | None
-) -> list[str]:
+def _month_dirs(fs: FileSystem, symbol_dir: str, first: dt.date | None, last: dt.date | None) -> list[str]:
     if first is not None and last is not None:
         # A bounded range names its partitions: no need to list years and months.
         return [
@@ -219,12 +216,12 @@ def _int_segment(path: str, key: str) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
 
 
-def _list(fs: AbstractFileSystem, directory: str, kind: Literal["file", "directory"]) -> list[str]:
+def _list(fs: FileSystem, directory: str, kind: Literal["file", "directory"]) -> list[str]:
     return list_names(fs, directory, kind)
 
 
 def _scan(
-    fs: AbstractFileSystem,
+    fs: FileSystem,
     root: str,
     files: list[str],
     symbols: Sequence[str] | None,
@@ -278,20 +275,20 @@ def _scan(
         return assemble(readable)
 
 
-def files_dataset(fs: AbstractFileSystem, root: str, files: list[str], schema: pa.Schema) -> ds.Dataset:
+def files_dataset(fs: FileSystem, root: str, files: list[str], schema: pa.Schema) -> ds.Dataset:
     """Lake files as one Arrow dataset, partition columns taken from their hive paths."""
     return ds.dataset(
         files,
         schema=schema,
         format=ds.ParquetFileFormat(default_fragment_scan_options=_VERIFY_PAGES),
-        filesystem=fs,
+        filesystem=arrow_filesystem(fs),
         partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"),
         partition_base_dir=root,
     )
 
 
 def _load(
-    fs: AbstractFileSystem,
+    fs: FileSystem,
     root: str,
     files: list[str],
     schema: pa.Schema,

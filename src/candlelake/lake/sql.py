@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 from candlelake.errors import UsageError
 from candlelake.lake.catalog import find_datasets, is_dataset_root
 from candlelake.lake.schema import PARTITION_SCHEMA
-from candlelake.lake.storage import DatasetLocation, normalize_url
+from candlelake.lake.storage import DatasetLocation, arrow_filesystem, normalize_url
 from candlelake.signature import DatasetSignature
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def connect(
     partitioning = ds.partitioning(PARTITION_SCHEMA, flavor="hive")
     # Hidden names (temporary files, the `_ledger` folder) are skipped by pyarrow.
     datasets = {
-        name: ds.dataset(root, format="parquet", filesystem=fs, partitioning=partitioning)
+        name: ds.dataset(root, format="parquet", filesystem=arrow_filesystem(fs), partitioning=partitioning)
         for name, root in roots.items()
     }
     for name, dataset in datasets.items():

@@ -1,6 +1,6 @@
-"""One filesystem layer (fsspec) for local paths and `s3://` URLs.
+"""One filesystem layer (fsspec's interface) for local paths and `s3://` URLs.
 
-Local paths and `file://` URLs use the local filesystem; `s3://bucket/prefix` uses s3fs, with
+Local paths and `file://` URLs use the local filesystem (`LocalFiles`); `s3://bucket/prefix` uses s3fs, with
 credentials from the standard AWS chain (environment, shared config and credentials files,
 container or instance roles). `aws_profile` picks a profile from the shared files, and
 `endpoint_url` (or the environment variable `CANDLELAKE_S3_ENDPOINT_URL`) points at an
@@ -13,19 +13,19 @@ import contextlib
 import logging
 import os
 import posixpath
+import stat
 import tempfile
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
-
-import fsspec
-from fsspec import AbstractFileSystem
-from fsspec.implementations.local import LocalFileSystem
+from typing import TYPE_CHECKING, Any, BinaryIO, Final, TypeAlias
 
 from candlelake.envvars import env_number
 from candlelake.errors import StorageUnreachable, UsageError
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,112 @@ S3_TIMEOUTS: Final = {
 }
 S3_ATTEMPTS: Final = ("CANDLELAKE_S3_ATTEMPTS", 3)
 PROBE_PREFIX: Final = ".candlelake-probe-"
+
+
+class LocalFiles:
+    """The local filesystem behind fsspec's interface, without importing fsspec.
+
+    fsspec and what it pulls in (importlib.metadata with an entry-point scan, zipfile,
+    configparser) cost a process about 0.1 s at start-up, which every local download paid.
+    The calls a download makes are answered here exactly as fsspec's LocalFileSystem answers
+    them; any other (glob, find, rm, ...) goes to a LocalFileSystem made on first use.
+    Local writes never go through either: see `write_atomic`.
+    """
+
+    protocol: Final = ("file", "local")
+
+    def info(self, path: str) -> dict[str, Any]:
+        out = os.stat(path)
+        kind = "directory" if stat.S_ISDIR(out.st_mode) else "file" if stat.S_ISREG(out.st_mode) else "other"
+        return {"name": path, "size": out.st_size, "type": kind}
+
+    def ls(self, path: str, detail: bool = False) -> list[Any]:
+        here = self.info(path)
+        if here["type"] != "directory":
+            return [here if detail else path]
+        entries: list[Any] = []
+        with os.scandir(path) as found:
+            for entry in found:
+                try:
+                    size = entry.stat(follow_symlinks=False).st_size
+                except FileNotFoundError:  # gone since the scan
+                    continue
+                if entry.is_symlink():  # as fsspec: "other", with its target's size
+                    try:
+                        size = entry.stat().st_size
+                    except OSError:
+                        size = 0
+                kind = "other"
+                if entry.is_dir(follow_symlinks=False):
+                    kind = "directory"
+                elif entry.is_file(follow_symlinks=False):
+                    kind = "file"
+                entries.append({"name": entry.path, "size": size, "type": kind} if detail else entry.path)
+        return entries
+
+    def open(self, path: str, mode: str = "rb") -> BinaryIO:
+        if mode != "rb":
+            return self._fsspec().open(path, mode)  # type: ignore[no-any-return]
+        return open(path, "rb")
+
+    def cat_file(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if start is not None:
+                handle.seek(start if start >= 0 else max(0, size + start))
+            if end is None:
+                return handle.read()
+            return handle.read((end if end >= 0 else size + end) - handle.tell())
+
+    def cat_ranges(
+        self,
+        paths: Sequence[str],
+        starts: Sequence[int | None],
+        ends: Sequence[int | None],
+        on_error: str = "return",
+    ) -> list[bytes | Exception]:
+        out: list[bytes | Exception] = []
+        for path, start, end in zip(paths, starts, ends, strict=True):
+            try:
+                out.append(self.cat_file(path, start, end))
+            except Exception as exc:
+                if on_error != "return":
+                    raise
+                out.append(exc)
+        return out
+
+    def _fsspec(self) -> Any:
+        fs = self.__dict__.get("_full")
+        if fs is None:
+            from fsspec.implementations.local import LocalFileSystem
+
+            fs = self.__dict__["_full"] = LocalFileSystem()
+        return fs
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # copy and pickle probe for these; fsspec is not needed
+            raise AttributeError(name)
+        return getattr(self._fsspec(), name)
+
+
+# What the lake's functions take: a local filesystem or any fsspec one (s3fs, memory).
+FileSystem: TypeAlias = "AbstractFileSystem | LocalFiles"
+
+
+def is_local(fs: FileSystem) -> bool:
+    """Whether `fs` is the local disk (ours or fsspec's LocalFileSystem)."""
+    protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+    return "file" in protocols
+
+
+def arrow_filesystem(fs: FileSystem) -> Any:
+    """`fs` as pyarrow takes it: Arrow's own local filesystem for the local disk, as pyarrow
+    itself substitutes for fsspec's LocalFileSystem."""
+    if isinstance(fs, LocalFiles):
+        from pyarrow.fs import LocalFileSystem
+
+        return LocalFileSystem()
+    return fs
 
 
 def _protocol(url: str) -> str:
@@ -86,7 +192,7 @@ class DatasetLocation:
     def is_local(self) -> bool:
         return _protocol(self.url) == "file"
 
-    def filesystem(self) -> tuple[AbstractFileSystem, str]:
+    def filesystem(self) -> tuple[FileSystem, str]:
         """A fresh filesystem and the dataset root as a path inside it."""
         return open_filesystem(
             self.url,
@@ -111,13 +217,15 @@ def open_filesystem(
     aws_profile: str | None = None,
     endpoint_url: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
-) -> tuple[AbstractFileSystem, str]:
+) -> tuple[FileSystem, str]:
     """Build the filesystem for `url`; return it with the path to use inside it."""
     url = normalize_url(url)
     protocol = _protocol(url)
     options: dict[str, Any] = dict(storage_options or {})
     if protocol == "file":
-        return LocalFileSystem(), url
+        return LocalFiles(), url
+    import fsspec  # only for remote stores; see LocalFiles
+
     if protocol == "s3":
         endpoint = endpoint_url or os.environ.get(ENDPOINT_ENV) or None
         if endpoint:
@@ -188,15 +296,15 @@ def _is_connection_failure(exc: BaseException) -> bool:
     return False
 
 
-def url_of(fs: AbstractFileSystem, path: str) -> str:
+def url_of(fs: FileSystem, path: str) -> str:
     """The URL (or local path) of `path` inside `fs`, as the user would write it."""
-    if isinstance(fs, LocalFileSystem):
+    if is_local(fs):
         return path
     return fs.unstrip_protocol(path)
 
 
 def write_atomic(
-    fs: AbstractFileSystem,
+    fs: FileSystem,
     path: str,
     data: bytes,
     *,
@@ -214,7 +322,7 @@ def write_atomic(
     `sync_dir=False` leaves the directory's fsync to the caller (`sync_directory`), which
     makes it once for many files.
     """
-    if not isinstance(fs, LocalFileSystem):
+    if not is_local(fs):
         fs.pipe_file(path, data)
         return
     directory = os.path.dirname(path)

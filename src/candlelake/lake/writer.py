@@ -16,8 +16,6 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from fsspec import AbstractFileSystem
-from fsspec.implementations.local import LocalFileSystem
 
 from candlelake.bars import MINUTE_GRID, BarGrid
 from candlelake.lake import layout
@@ -31,7 +29,15 @@ from candlelake.lake.schema import (
     META_KEY,
     DayMeta,
 )
-from candlelake.lake.storage import DatasetLocation, ensure_writable, sync_directory, url_of, write_atomic
+from candlelake.lake.storage import (
+    DatasetLocation,
+    FileSystem,
+    ensure_writable,
+    is_local,
+    sync_directory,
+    url_of,
+    write_atomic,
+)
 from candlelake.markets import check_symbol
 from candlelake.timeutil import Window
 from candlelake.validate.gaps import Gap
@@ -150,7 +156,7 @@ class LakeWriter:
         check_meta(symbol, day, lake_table, meta, self.grid)
         check_day_rows(lake_table, meta)
         path = self._path(symbol, day)
-        if isinstance(self._fs, LocalFileSystem):
+        if is_local(self._fs):
             directory = posixpath.dirname(path)
             os.makedirs(directory, exist_ok=True)
             if directory not in self._swept:
@@ -199,7 +205,7 @@ class LakeWriter:
 
     def _merge_current(self, path: str, table: pa.Table, meta: DayMeta) -> tuple[pa.Table, DayMeta]:
         """`table` plus what the current file holds outside `meta`'s window (see merge_stored)."""
-        if isinstance(self._fs, LocalFileSystem) and not os.path.exists(path):
+        if is_local(self._fs) and not os.path.exists(path):
             return table, meta  # the common case of a new day, without an exception's cost
         try:
             data = self._fs.cat_file(path)
@@ -284,7 +290,7 @@ class LakeWriter:
         return list_dir(self._fs, directory, "file")
 
 
-def _meta_from_tail(fs: AbstractFileSystem, path: str, size: int, tail: bytes) -> DayMeta | None:
+def _meta_from_tail(fs: FileSystem, path: str, size: int, tail: bytes) -> DayMeta | None:
     """Parse the footer from the last bytes of a file, fetching more if the footer is longer."""
     if len(tail) < 8 or tail[-4:] != b"PAR1":
         raise ValueError("not a Parquet file")

@@ -16,13 +16,12 @@ from typing import Any, Literal
 
 import numpy as np
 import pyarrow.parquet as pq
-from fsspec import AbstractFileSystem
 
 from candlelake.lake import layout
 from candlelake.lake.ledger import Ledger, LedgerEntry
 from candlelake.lake.listing import list_day_files, present_symbols
 from candlelake.lake.schema import META_KEY, DayMeta
-from candlelake.lake.storage import DatasetLocation, url_of
+from candlelake.lake.storage import DatasetLocation, FileSystem, url_of
 from candlelake.quality.accounting import DayAccount, account_day, whole_day
 from candlelake.timeutil import MINUTE_MS, Window, day_window, floor_minute
 from candlelake.validate.checks import CheckSettings, Finding, check_rows
@@ -126,7 +125,7 @@ def run_qa(request: QaRequest) -> QaReport:
 def _check_symbol(
     report: QaReport,
     pool: ThreadPoolExecutor,
-    fs: AbstractFileSystem,
+    fs: FileSystem,
     ledger: Ledger,
     symbol: str,
     files: dict[dt.date, tuple[str, int]],
@@ -178,7 +177,7 @@ class _Inspection:
     error: str | None = None
 
 
-def _inspect(fs: AbstractFileSystem, symbol: str, day: dt.date, path: str, request: QaRequest) -> _Inspection:
+def _inspect(fs: FileSystem, symbol: str, day: dt.date, path: str, request: QaRequest) -> _Inspection:
     """Read one file whole: footer, distinct on-grid rows in its window, row findings."""
     try:
         with fs.open(path, "rb") as handle:
