@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import typer
 
-from candlelake.cli.main import COMMANDS_OF, _register_commands, app
+from candlelake.cli.main import COMMANDS_OF, build_app
 from candlelake.cli.reference import _commands
 
 HEAVY = ("pandas", "pyarrow", "ccxt", "airflow")
@@ -56,8 +56,7 @@ def _marker(proc: subprocess.CompletedProcess[str], prefix: str) -> list[str]:
 
 
 def _all_commands() -> list[tuple[str, Any]]:
-    _register_commands()
-    return _commands(typer.main.get_command(app), "candlelake")
+    return _commands(typer.main.get_command(build_app()), "candlelake")
 
 
 @pytest.mark.parametrize("module", sorted(set(COMMANDS_OF) - {"sim"}))

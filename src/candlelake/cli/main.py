@@ -9,14 +9,6 @@ import typer
 
 from candlelake.errors import CandlelakeError, UsageError
 
-app = typer.Typer(
-    name="candlelake",
-    help="Keep a complete, verified lake of crypto market candles.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
 
 def _print_version(value: bool) -> None:
     if value:
@@ -26,7 +18,6 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: Annotated[
         bool,
@@ -49,7 +40,16 @@ COMMANDS_OF: dict[str, tuple[str, ...]] = {
 }
 
 
-def _register_commands(command: str | None = None) -> None:
+def build_app(command: str | None = None) -> typer.Typer:
+    """The CLI with the commands of `command`'s module, or with all (None or unknown)."""
+    app = typer.Typer(
+        name="candlelake",
+        help="Keep a complete, verified lake of crypto market candles.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    app.callback()(_root)
     # Imported here so that `import candlelake` stays light and an optional extra
     # that is missing only breaks its own command.
     known = any(command in names for names in COMMANDS_OF.values())
@@ -81,6 +81,7 @@ def _register_commands(command: str | None = None) -> None:
         from candlelake.simulator.cli import app as sim_app
 
         app.add_typer(sim_app, name="sim", help="Run the Binance-compatible exchange simulator.")
+    return app
 
 
 # typer may bring its own copy of click; its BadParameter derives from the UsageError and
@@ -110,8 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(argv: list[str] | None, args: list[str]) -> int:
     words = args if argv is None else argv
-    _register_commands(words[0] if words else None)
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(build_app(words[0] if words else None))
     try:
         # Not standalone: click's usage errors (an unknown flag, a missing option, a value out
         # of range) become one line here, like ours, instead of a usage block.

@@ -40,10 +40,9 @@ def _type_name(param: Any) -> str:
 
 
 def render() -> str:
-    from candlelake.cli.main import _register_commands, app
+    from candlelake.cli.main import build_app
 
-    _register_commands()
-    root = typer.main.get_command(app)
+    root = typer.main.get_command(build_app())
     lines = [BEGIN, ""]
     for name, command in _commands(root, "candlelake"):
         lines += [f"### `{name}`", "", (command.help or "").strip().split("\n\n")[0], ""]
