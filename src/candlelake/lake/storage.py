@@ -65,6 +65,9 @@ class LocalFiles:
         entries: list[Any] = []
         with os.scandir(path) as found:
             for entry in found:
+                if not detail:  # names only, no stat: as fsspec
+                    entries.append(entry.path)
+                    continue
                 try:
                     size = entry.stat(follow_symlinks=False).st_size
                 except FileNotFoundError:  # gone since the scan
@@ -79,7 +82,7 @@ class LocalFiles:
                     kind = "directory"
                 elif entry.is_file(follow_symlinks=False):
                     kind = "file"
-                entries.append({"name": entry.path, "size": size, "type": kind} if detail else entry.path)
+                entries.append({"name": entry.path, "size": size, "type": kind})
         return entries
 
     def open(self, path: str, mode: str = "rb") -> BinaryIO:
