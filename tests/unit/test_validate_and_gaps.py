@@ -107,7 +107,6 @@ def test_days_that_cannot_be_joined_are_validated_alone():
                       Window(T0 + DAY_MINUTES * MINUTE_MS, T0 + 2 * DAY_MINUTES * MINUTE_MS)])  # fmt: skip
     _same(validate_days(stray), [validate_klines(t, w) for t, w in stray])
     assert validate_days(stray)[0].problems  # the stray row is outside day 0's window
-    holed = _days_of([[row(0)], [row(2 * DAY_MINUTES)]],
-                     [Window(T0, T0 + MINUTE_MS),
-                      Window(T0 + 2 * DAY_MINUTES * MINUTE_MS, T0 + 3 * DAY_MINUTES * MINUTE_MS)])  # fmt: skip
+    day2 = Window(T0 + 2 * DAY_MINUTES * MINUTE_MS, T0 + 3 * DAY_MINUTES * MINUTE_MS)
+    holed = _days_of([[row(0)], [row(2 * DAY_MINUTES)]], [Window(T0, T0 + MINUTE_MS), day2])
     _same(validate_days(holed), [validate_klines(t, w) for t, w in holed])

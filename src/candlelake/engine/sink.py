@@ -202,9 +202,10 @@ class DaySink:
         return rows
 
     async def _gaps(self, day: FinishedDay, valid: Validated) -> list[Gap]:
-        present = valid.table.column("timestamp").to_numpy()
-        if len(present) >= self.grid.count(day.window):
+        # Validated rows are distinct bars of the window, so a full count means no gap.
+        if valid.table.num_rows >= self.grid.count(day.window):
             return []
+        present = valid.table.column("timestamp").to_numpy()
         lifecycle = await day.lifecycle() if day.lifecycle is not None else Lifecycle()
         invalid = [(p.timestamp, p.reason) for p in valid.problems]
         return find_gaps(

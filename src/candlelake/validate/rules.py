@@ -153,7 +153,7 @@ def _joinable(tables: Sequence[pa.Table], windows: Sequence[Window], grid: BarGr
         partition = grid.partition_window(grid.partition(window.start_ms))
         if window.end_ms > partition.end_ms:
             return False
-        low, high = pc.min_max(table.column("timestamp")).values()
-        if low.as_py() < partition.start_ms or high.as_py() >= partition.end_ms:
+        ts = table.column("timestamp").to_numpy()
+        if ts.min() < partition.start_ms or ts.max() >= partition.end_ms:
             return False
     return True
