@@ -109,6 +109,23 @@ def test_s3_writable_bucket_keeps_no_probe(s3_bucket: str, s3_env: str) -> None:
     assert _keys(s3_env, s3_bucket.removeprefix("s3://")) == []
 
 
+def test_a_probe_left_by_a_killed_run_is_swept_and_nothing_else(s3_bucket: str, s3_env: str) -> None:
+    bucket = s3_bucket.removeprefix("s3://")
+    client = boto3.client("s3", endpoint_url=s3_env)
+    for key in ("lake/v3/.candlelake-probe-killed", "lake/v3/.other-hidden", "lake/v3/currency_pair=X/a"):
+        client.put_object(Bucket=bucket, Key=key, Body=b"")
+    ensure_writable(DatasetLocation(f"{s3_bucket}/lake/v3"))
+    assert sorted(_keys(s3_env, bucket)) == ["lake/v3/.other-hidden", "lake/v3/currency_pair=X/a"]
+
+
+def test_a_local_probe_left_by_a_killed_run_is_swept(tmp_path: Path) -> None:
+    (tmp_path / "lake").mkdir()
+    (tmp_path / "lake" / ".candlelake-probe-killed").write_bytes(b"")
+    (tmp_path / "lake" / ".other-hidden").write_bytes(b"")
+    ensure_writable(DatasetLocation(str(tmp_path / "lake")))
+    assert all_paths(tmp_path) == ["lake", "lake/.other-hidden"]
+
+
 def test_s3_missing_bucket_is_a_usage_error_and_creates_nothing(s3_env: str) -> None:
     client = boto3.client("s3", endpoint_url=s3_env)
     before = {b["Name"] for b in client.list_buckets()["Buckets"]}

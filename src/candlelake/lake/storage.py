@@ -10,6 +10,7 @@ S3-compatible store such as MinIO. Any other fsspec URL (`memory://`) works too.
 from __future__ import annotations
 
 import contextlib
+import glob
 import logging
 import os
 import posixpath
@@ -359,7 +360,8 @@ def ensure_writable(location: DatasetLocation) -> None:
     """Raise UsageError unless files can be created under `location`; create nothing.
 
     The check writes and deletes one hidden probe file (readers ignore names starting with
-    `.`). Locally the probe goes into the nearest existing ancestor, so no directory is made.
+    `.`), and deletes any probe a killed run left. Locally the probe goes into the nearest
+    existing ancestor, so no directory is made.
     """
     if location.is_local:
         ensure_local_writable(location.url)
@@ -380,6 +382,18 @@ def ensure_writable(location: DatasetLocation) -> None:
         fs.rm_file(probe)
     except Exception as exc:  # a write-only grant still lets the download work
         log.warning("could not delete write probe %s: %s", url_of(fs, probe), reason_of(exc))
+        return
+    # Probes left by a run killed between its write and delete go too. Tidying only: the
+    # check has passed, and another run's probe swept while it checks only makes its own
+    # delete find nothing.
+    try:
+        names = [str(n) for n in fs.ls(root, detail=False)]
+    except Exception:  # no listing grant, or nothing there yet
+        names = []
+    for name in names:
+        if posixpath.basename(name).startswith(PROBE_PREFIX):
+            with contextlib.suppress(Exception):
+                fs.rm_file(name)
 
 
 def ensure_local_writable(path: str) -> None:
@@ -395,7 +409,11 @@ def ensure_local_writable(path: str) -> None:
     except OSError as exc:
         raise UsageError(f"cannot write to {path}: {reason_of(exc)}") from None
     os.close(fd)
-    os.unlink(probe)
+    # Probes left by a run killed between its write and delete go too; another run's probe
+    # may be swept while it checks, which only makes its own delete find nothing.
+    for leftover in [probe, *glob.glob(os.path.join(glob.escape(str(ancestor)), PROBE_PREFIX + "*"))]:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(leftover)
 
 
 def reason_of(exc: BaseException) -> str:
