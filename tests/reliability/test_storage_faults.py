@@ -55,8 +55,9 @@ def test_storage_that_stops_answering_mid_run(
     fault: str, s3_bucket: str, s3_env: str, make_simulator, tmp_path: Path
 ) -> None:
     sim = make_simulator(SimConfig(seed=3, clock="frozen:2024-02-20T01:20:30Z", latency_ms=20))
-    # Let the write probe, the listing and the first day through (3 + 3 requests), then fail.
-    proxy = FaultyProxy(s3_env, fault=fault, after_requests=6)  # type: ignore[arg-type]
+    # Let the write check (probe put, delete, and the listing that sweeps killed runs'
+    # probes), the plan's listings and the first day through (7 requests), then fail.
+    proxy = FaultyProxy(s3_env, fault=fault, after_requests=7)  # type: ignore[arg-type]
     report = tmp_path / "report.json"
     try:
         code, stderr, elapsed = run(sim.url, s3_bucket + "/lake", proxy.url, report, dict(os.environ))
