@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Annotated, Any
 
@@ -53,34 +54,15 @@ def build_app(command: str | None = None) -> typer.Typer:
     # Imported here so that `import candlelake` stays light and an optional extra
     # that is missing only breaks its own command.
     known = any(command in names for names in COMMANDS_OF.values())
+    for module, names in COMMANDS_OF.items():
+        if known and command not in names:
+            continue
+        if module == "sim":
+            from candlelake.simulator.cli import app as sim_app
 
-    def wanted(module: str) -> bool:
-        return not known or command in COMMANDS_OF[module]
-
-    if wanted("download"):
-        from candlelake.cli import download
-
-        download.register(app)
-    if wanted("catalog"):
-        from candlelake.cli import catalog
-
-        catalog.register(app)
-    if wanted("qa"):
-        from candlelake.cli import qa
-
-        qa.register(app)
-    if wanted("airflow_commands"):
-        from candlelake.cli import airflow_commands
-
-        airflow_commands.register(app)
-    if wanted("upstream_command"):
-        from candlelake.cli import upstream_command
-
-        upstream_command.register(app)
-    if wanted("sim"):
-        from candlelake.simulator.cli import app as sim_app
-
-        app.add_typer(sim_app, name="sim", help="Run the Binance-compatible exchange simulator.")
+            app.add_typer(sim_app, name="sim", help="Run the Binance-compatible exchange simulator.")
+        else:
+            importlib.import_module(f"candlelake.cli.{module}").register(app)
     return app
 
 

@@ -75,5 +75,5 @@ def foreign_files(
                 names = [str(n) for n in fs.ls(directory, detail=False)]
             except FileNotFoundError:
                 continue
-            found += [n for n in names if is_foreign(n) and fs.isfile(n)]
+            found += [n for n in names if is_foreign(n) and fs.info(n)["type"] == "file"]
     return sorted(found)
