@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from candlelake.bars import MINUTE_GRID, BarGrid
 from candlelake.lake import layout
 from candlelake.lake.dayfile import check_day_rows, check_meta, serialize, to_lake_table
+from candlelake.lake.durable import commit, stage
 from candlelake.lake.guard import ConcurrentWrite, partition_lock, put_if_unchanged, sweep_temp_files
 from candlelake.lake.integrity import CorruptDayFile, check_day_file, merge_stored
 from candlelake.lake.layout import open_dataset
@@ -34,9 +35,7 @@ from candlelake.lake.storage import (
     FileSystem,
     ensure_writable,
     is_local,
-    sync_directory,
     url_of,
-    write_atomic,
 )
 from candlelake.markets import check_symbol
 from candlelake.timeutil import Window
@@ -69,7 +68,6 @@ class _Written:
     meta: DayMeta  # as merged with the stored file
     table: pa.Table
     size: int
-    directory: str | None = None  # a local directory whose renames are not yet durable
     validated: bool = False  # every row of `table` passed validate_klines
 
 
@@ -107,10 +105,12 @@ class LakeWriter:
         if rows fall outside `meta`'s window, repeat or go back in time, hold nulls, or if
         `meta` does not describe this table.
         """
-        lake_table = to_lake_table(table, exchange_id=exchange_id, knowledge_time=knowledge_time)
-        written = self._write_file(DayWrite(symbol, day, table, meta), lake_table)
-        self._finish([written])
-        return written.url
+        result = self.write_days(
+            [DayWrite(symbol, day, table, meta)], exchange_id=exchange_id, knowledge_time=knowledge_time
+        )[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
 
     def write_days(
         self,
@@ -122,57 +122,110 @@ class LakeWriter:
     ) -> list[str | Exception]:
         """`write_day` for several days: each day's URL, or the error that stopped that day.
 
-        The days are written one by one, exactly as `write_day` writes them, and recorded in
-        the gap ledger together (one update per month manifest instead of one per day). After
-        an error that `give_up` accepts (the store does not answer), the days left are not
-        tried and get that error: one timeout, not one per day.
+        Each day is checked, merged and written as `write_day` writes it; a bad day fails
+        alone. Locally, the days of one partition directory are written under one lock and
+        made durable together (lake/durable.py). All are recorded in the gap ledger together
+        (one update per month manifest instead of one per day). After an error that
+        `give_up` accepts (the store does not answer), the days left are not tried and get
+        that error: one timeout, not one per day.
         """
-        results: list[str | Exception] = []
-        written: list[_Written] = []
-        stop: Exception | None = None
-        converted = _lake_tables(days, exchange_id, knowledge_time)
-        for d, lake_table in zip(days, converted, strict=True):
-            if stop is not None:
-                results.append(stop)
-                continue
+        outcomes: dict[int, _Written | Exception] = {}
+        ready: list[tuple[int, pa.Table]] = []
+        for i, (d, lake_table) in enumerate(
+            zip(days, _lake_tables(days, exchange_id, knowledge_time), strict=True)
+        ):
             try:
                 if lake_table is None:
                     kt = knowledge_time
                     lake_table = to_lake_table(d.table, exchange_id=exchange_id, knowledge_time=kt)
-                done = self._write_file(d, lake_table)
+                check_symbol(d.symbol)
+                check_meta(d.symbol, d.day, lake_table, d.meta, self.grid)
+                check_day_rows(lake_table, d.meta)
             except Exception as exc:
-                results.append(exc)
-                stop = exc if give_up(exc) else None
+                outcomes[i] = exc
                 continue
-            written.append(done)
-            results.append(done.url)
-        self._finish(written)
-        return results
+            ready.append((i, lake_table))
+        groups = self._by_directory(days, ready) if is_local(self._fs) else [[item] for item in ready]
+        stop: Exception | None = None
+        for group in groups:
+            if stop is not None:
+                done: list[_Written | Exception] = [stop] * len(group)
+            elif is_local(self._fs):
+                done = self._write_directory([(days[i], table) for i, table in group])
+            else:
+                done = [self._put_or_error(days[i], table) for i, table in group]
+            for (i, _), outcome in zip(group, done, strict=True):
+                outcomes[i] = outcome
+                if stop is None and isinstance(outcome, Exception) and give_up(outcome):
+                    stop = outcome
+        ordered = [outcomes[i] for i in range(len(days))]
+        self._finish([o for o in ordered if isinstance(o, _Written)])
+        return [o.url if isinstance(o, _Written) else o for o in ordered]
 
-    def _write_file(self, d: DayWrite, lake_table: pa.Table) -> _Written:
-        """Write one day whose rows are already in lake columns (`to_lake_table`)."""
-        symbol, day, meta = d.symbol, d.day, d.meta
-        check_symbol(symbol)
-        check_meta(symbol, day, lake_table, meta, self.grid)
-        check_day_rows(lake_table, meta)
-        path = self._path(symbol, day)
-        if is_local(self._fs):
-            directory = posixpath.dirname(path)
+    def _by_directory(
+        self, days: Sequence[DayWrite], ready: Sequence[tuple[int, pa.Table]]
+    ) -> list[list[tuple[int, pa.Table]]]:
+        groups: dict[str, list[tuple[int, pa.Table]]] = {}
+        for i, table in ready:
+            directory = posixpath.dirname(self._path(days[i].symbol, days[i].day))
+            groups.setdefault(directory, []).append((i, table))
+        return list(groups.values())
+
+    def _write_directory(self, items: Sequence[tuple[DayWrite, pa.Table]]) -> list[_Written | Exception]:
+        """Write days of one local partition directory: merged under one lock, staged as temp
+        files, then made durable and renamed together (lake/durable.py)."""
+        paths = [self._path(d.symbol, d.day) for d, _ in items]
+        directory = posixpath.dirname(paths[0])
+        results: list[_Written | Exception] = []
+        try:
             os.makedirs(directory, exist_ok=True)
             if directory not in self._swept:
                 self._swept.add(directory)
                 sweep_temp_files(directory)
             with partition_lock(directory):
-                merged, merged_meta = self._merge_current(path, lake_table, meta)
-                data = serialize(merged, merged_meta)
-                write_atomic(self._fs, path, data, temp_path=layout.temp_path_for(path), sync_dir=False)
-            checked = d.validated and merged is lake_table  # not merged with stored rows
-            return _Written(url_of(self._fs, path), merged_meta, merged, len(data), directory, checked)
-        # Object stores have no lock: put only if the object is still the version merged
-        # with (If-Match), or still absent (If-None-Match); otherwise merge again.
+                present = set(os.listdir(directory))
+                staged: list[tuple[int, str, str]] = []
+                for (d, lake_table), path in zip(items, paths, strict=True):
+                    try:
+                        merged, merged_meta = (
+                            self._merge_current(path, lake_table, d.meta)
+                            if posixpath.basename(path) in present
+                            else (lake_table, d.meta)
+                        )
+                        data = serialize(merged, merged_meta)
+                        temp = layout.temp_path_for(path)
+                        stage(temp, data)
+                    except Exception as exc:
+                        results.append(exc)
+                        continue
+                    checked = d.validated and merged is lake_table  # not merged with stored rows
+                    results.append(_Written(url_of(self._fs, path), merged_meta, merged, len(data), checked))
+                    staged.append((len(results) - 1, temp, path))
+                renamed: list[Exception | None]
+                try:
+                    renamed = list(commit(directory, [(temp, path) for _, temp, path in staged]))
+                except Exception as exc:  # not flushed: none was renamed
+                    renamed = [exc] * len(staged)
+                for (k, _, _), error in zip(staged, renamed, strict=True):
+                    if error is not None:
+                        results[k] = error
+        except Exception as exc:  # the directory or its lock: before anything was written
+            return [exc] * len(items)
+        return results
+
+    def _put_or_error(self, d: DayWrite, lake_table: pa.Table) -> _Written | Exception:
+        try:
+            return self._put(d, lake_table)
+        except Exception as exc:
+            return exc
+
+    def _put(self, d: DayWrite, lake_table: pa.Table) -> _Written:
+        """Write one day to an object store. It has no lock: put only if the object is still
+        the version merged with (If-Match), or still absent (If-None-Match); else merge again."""
+        path = self._path(d.symbol, d.day)
         for _ in range(_CONDITIONAL_ATTEMPTS):
             version = self._version(path)
-            merged, merged_meta = self._merge_current(path, lake_table, meta)
+            merged, merged_meta = self._merge_current(path, lake_table, d.meta)
             data = serialize(merged, merged_meta)
             try:
                 put_if_unchanged(self._fs, path, data, version)
@@ -180,15 +233,13 @@ class LakeWriter:
                 log.info("%s changed while being written; merging again", url_of(self._fs, path))
                 continue
             checked = d.validated and merged is lake_table
-            return _Written(url_of(self._fs, path), merged_meta, merged, len(data), validated=checked)
+            return _Written(url_of(self._fs, path), merged_meta, merged, len(data), checked)
         raise ConcurrentWrite(f"{url_of(self._fs, path)} kept changing while being written")
 
     def _finish(self, written: Sequence[_Written]) -> None:
-        """Make the renames durable (one fsync per directory) and note the days in the ledger."""
+        """Note the written days in the gap ledger."""
         if not written:
             return
-        for directory in dict.fromkeys(w.directory for w in written if w.directory is not None):
-            sync_directory(directory)
         try:
             self.ledger.record_entries(
                 [entry_for(w.meta, w.table, w.size, validated=w.validated) for w in written]
