@@ -65,7 +65,11 @@ def test_write_day_stores_the_lake_columns(
     assert stored.column("open").to_pylist() == [100.0 + m for m in range(1440)]
     assert set(stored.column("exchange_id").to_pylist()) == {"binance"}
     assert set(stored.column("knowledge_timestamp").to_pylist()) == {KNOWLEDGE_TIME}
-    assert pq.ParquetFile(expected).metadata.row_group(0).column(0).compression == "ZSTD"
+    chunks = pq.ParquetFile(expected).metadata.row_group(0)
+    by_name = {chunks.column(i).path_in_schema: chunks.column(i) for i in range(chunks.num_columns)}
+    assert by_name["open"].compression == "ZSTD"
+    assert "DELTA_BINARY_PACKED" in by_name["timestamp"].encodings
+    assert by_name["knowledge_timestamp"].has_dictionary_page
 
 
 def test_full_klines_keep_binance_columns(

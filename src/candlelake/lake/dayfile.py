@@ -12,6 +12,7 @@ from candlelake.bars import BarGrid
 from candlelake.lake import layout
 from candlelake.lake.schema import (
     COMPRESSION,
+    DELTA_COLUMNS,
     DICTIONARY_COLUMNS,
     KLINE_EXTRA_COLUMNS,
     META_KEY,
@@ -28,11 +29,13 @@ def serialize(table: pa.Table, meta: DayMeta) -> bytes:
     metadata[META_KEY] = meta.to_json()
     sink = pa.BufferOutputStream()
     # Page checksums let a later run tell garbled data from good data (lake/integrity.py).
+    plain = (*DICTIONARY_COLUMNS, *DELTA_COLUMNS)
     pq.write_table(
         table.replace_schema_metadata(metadata),
         sink,
-        compression=COMPRESSION,
+        compression={c: "none" if c in plain else COMPRESSION for c in table.column_names},
         use_dictionary=[c for c in DICTIONARY_COLUMNS if c in table.column_names],
+        column_encoding={c: "DELTA_BINARY_PACKED" for c in DELTA_COLUMNS if c in table.column_names},
         write_page_checksum=True,
     )
     return bytes(sink.getvalue().to_pybytes())
