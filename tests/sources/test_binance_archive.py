@@ -399,6 +399,15 @@ def test_day_completeness_finds_missing_runs() -> None:
         Window(ms("2020-01-01T23:59:00"), ms("2020-01-02T00:00:00")),
     ]
     assert day_completeness(FULL_SCHEMA.empty_table(), day) == (0, [day_window(day)])
+    # As many rows as the day has bars, but one minute twice and 12:00 missing.
+    noon = ms("2020-01-01T12:00:00")
+    twice = full.filter(pa.array([t != noon for t in ts]))
+    twice = pa.concat_tables([twice, twice.slice(0, 1)]).sort_by("timestamp")
+    assert twice.num_rows == 1440
+    assert day_completeness(twice, day) == (1439, [Window(noon, noon + MINUTE_MS)])
+    # ... or one row 30 s off the grid instead of 12:00.
+    off = pa.concat_tables([twice.slice(1), twice.slice(0, 1).set_column(0, "timestamp", pa.array([noon + 30_000]))])
+    assert day_completeness(off.sort_by("timestamp"), day) == (1439, [Window(noon, noon + MINUTE_MS)])
     # Rows of another day do not count for this one.
     assert day_completeness(full, date(2020, 1, 2)) == (0, [day_window(date(2020, 1, 2))])
 

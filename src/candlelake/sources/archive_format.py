@@ -248,9 +248,15 @@ def day_completeness(
     missing bars is always the partition's bar count. Rows outside it are ignored.
     """
     window = grid.partition_window(day)
-    opens = grid.opens(window)
     ts = np.asarray(table_for_day.column("timestamp").to_numpy(), dtype=np.int64)
     step = grid.step_ms
+    expected = grid.count(window)
+    if step is not None and len(ts) == expected and expected:
+        # The usual whole day, in a few calls instead of a dozen: every bar once, in order.
+        first = grid.ceil(window.start_ms)
+        if ts[0] == first and (np.diff(ts) == step).all():
+            return expected, []
+    opens = grid.opens(window)
     if step is None:
         present = np.isin(opens, ts)
     else:  # index arithmetic: linear in the rows, on the warm-ingest path
