@@ -406,7 +406,8 @@ def test_day_completeness_finds_missing_runs() -> None:
     assert twice.num_rows == 1440
     assert day_completeness(twice, day) == (1439, [Window(noon, noon + MINUTE_MS)])
     # ... or one row 30 s off the grid instead of 12:00.
-    off = pa.concat_tables([twice.slice(1), twice.slice(0, 1).set_column(0, "timestamp", pa.array([noon + 30_000]))])
+    odd = twice.slice(0, 1).set_column(0, "timestamp", pa.array([noon + 30_000]))
+    off = pa.concat_tables([twice.slice(1), odd])
     assert day_completeness(off.sort_by("timestamp"), day) == (1439, [Window(noon, noon + MINUTE_MS)])
     # Rows of another day do not count for this one.
     assert day_completeness(full, date(2020, 1, 2)) == (0, [day_window(date(2020, 1, 2))])
