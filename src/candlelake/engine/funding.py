@@ -18,7 +18,7 @@ from contextlib import AsyncExitStack
 from candlelake.engine.run import NOT_ON_EXCHANGE, job_symbols
 from candlelake.errors import CandlelakeError
 from candlelake.job import DownloadJob
-from candlelake.lake.funding import FundingWriter
+from candlelake.lake.funding import FundingWriter, month_window
 from candlelake.lake.layout import months_between, open_dataset
 from candlelake.markets import Market, to_exchange_id
 from candlelake.plan.archive import REAL_ARCHIVE_URL, ArchiveFile, funding_archive_url
@@ -44,9 +44,7 @@ def month_windows(window: Window) -> list[Window]:
     last = from_ms(window.end_ms - 1).date()
     out = []
     for year, month in months_between(from_ms(window.start_ms).date(), last):
-        start = to_ms(dt.datetime(year, month, 1, tzinfo=dt.UTC))
-        end = to_ms(dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=dt.UTC))
-        part = window.intersect(Window(start, end))
+        part = window.intersect(month_window(year, month))
         if part is not None:
             out.append(part)
     return out
@@ -176,6 +174,8 @@ async def _month(
                 source=source,
                 gaps=gaps,
                 exchange_id=job.exchange_id,
+                window=part,
+                replace=job.force,
             )
         except OSError as exc:  # a month that cannot be written is reported, never hidden
             symbol_report.errors.append(f"{label}: not written: {exc}")

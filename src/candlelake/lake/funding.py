@@ -6,7 +6,9 @@ A month holds 90 settlements at 8 h (up to 744 at 1 h), so a file per month — 
 archive's own unit (`BTCUSDT-fundingRate-2026-04.zip`) — keeps files few and whole. A write
 merges with the stored month (one row per settlement minute; the new rows win) under the
 partition lock locally; on S3 the PUT is a whole object (lake/storage.py `write_atomic`).
-The footer (`candlelake` key) records the month's source, rows and missing settlements.
+The footer (`candlelake` key) records the month's source, rows, the part of the month the
+downloads covered (`window_start_ms`/`window_end_ms`) and every missing settlement with its
+reason: there is no gap ledger for funding, so `candlelake qa` reads these footers.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import posixpath
 from collections.abc import Sequence
+from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
@@ -26,8 +31,11 @@ from candlelake.lake.guard import partition_lock
 from candlelake.lake.schema import COMPRESSION, META_KEY, PARTITION_SCHEMA
 from candlelake.lake.storage import DatasetLocation, arrow_filesystem, ensure_writable, write_atomic
 from candlelake.markets import check_symbol
+from candlelake.timeutil import MINUTE_MS, Window
 from candlelake.validate.funding import FUNDING_SCHEMA, settlements, to_table
 from candlelake.validate.gaps import Gap
+
+log = logging.getLogger(__name__)
 
 LAKE_FUNDING_SCHEMA = pa.schema(
     [*FUNDING_SCHEMA, ("exchange_id", pa.string()), ("knowledge_timestamp", pa.timestamp("ns", tz="UTC"))]
@@ -68,8 +76,12 @@ class FundingWriter:
         source: str,
         gaps: Sequence[Gap],
         exchange_id: str,
+        window: Window | None = None,
+        replace: bool = False,
     ) -> int:
-        """Merge `table` into the month's file and write it atomically; returns the rows stored."""
+        """Merge `table` (the settlements of `window`, default the whole month) into the month's
+        file and write it atomically; returns the rows stored. `replace`: the stored rows of
+        `window` are dropped first (a forced download: repair), not merged."""
         relative = month_file(check_symbol(symbol), year, month)
         path = posixpath.join(self._root, relative)
         directory = posixpath.dirname(path)
@@ -78,16 +90,69 @@ class FundingWriter:
             self._fs.makedirs(directory, exist_ok=True)
         lock = partition_lock(directory) if local else contextlib.nullcontext()
         with lock:
-            stored = self.read_month(symbol, year, month)
+            part = window or month_window(year, month)
+            try:
+                stored = self.read_month(symbol, year, month)
+            except (ValueError, pa.ArrowException) as exc:  # a damaged file: replaced, not merged
+                log.warning("replacing unreadable funding file %s: %s", path, exc)
+                stored = FUNDING_SCHEMA.empty_table()
+            old = self._footer(path)
+            stored = stored.filter(_keep(stored, month_window(year, month), part if replace else None))
             # New rows first so they win a (nominal minute) tie with the stored ones.
             merged = to_table(settlements(pa.concat_tables([table.cast(FUNDING_SCHEMA), stored])))
-            data = _serialize(merged, symbol, year, month, source, gaps, exchange_id)
+            # The stored explanations of settlements outside this download's part still hold.
+            kept = [
+                Gap.from_dict(g)
+                for g in old.get("missing", ())
+                if not part.start_ms <= int(g["start_ms"]) < part.end_ms
+            ]
+            if "window_start_ms" in old:
+                start, end = int(old["window_start_ms"]), int(old["window_end_ms"])
+                part = Window(min(start, part.start_ms), max(end, part.end_ms))
+            all_gaps = sorted([*kept, *gaps], key=lambda g: g.start_ms)
+            data = _serialize(merged, symbol, year, month, source, all_gaps, exchange_id, part)
             write_atomic(self._fs, path, data, temp_path=layout.temp_path_for(path))
         return merged.num_rows
 
+    def _footer(self, path: str) -> dict[str, Any]:
+        """The stored month's footer, empty without a readable one."""
+        try:
+            with self._fs.open(path, "rb") as handle:
+                return funding_meta((pq.read_schema(handle).metadata or {}).get(META_KEY))
+        except (OSError, ValueError, pa.ArrowException):
+            return {}
+
+
+def _keep(stored: pa.Table, month: Window, dropped: Window | None) -> pa.Array:
+    """Which stored rows to merge: those of the month (by nominal minute), outside `dropped`."""
+    ts = np.asarray(stored.column("timestamp").to_numpy(), dtype=np.int64)
+    nominal = ts - ts % MINUTE_MS
+    keep = (nominal >= month.start_ms) & (nominal < month.end_ms)
+    if dropped is not None:
+        keep &= (nominal < dropped.start_ms) | (nominal >= dropped.end_ms)
+    return pa.array(keep)
+
+
+def month_window(year: int, month: int) -> Window:
+    start = dt.datetime(year, month, 1, tzinfo=dt.UTC)
+    end = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=dt.UTC)
+    return Window(int(start.timestamp() * 1000), int(end.timestamp() * 1000))
+
+
+def funding_meta(raw: bytes | None) -> dict[str, Any]:
+    """A month file's footer (see `_serialize`); empty when there is none."""
+    return dict(json.loads(raw)) if raw else {}
+
 
 def _serialize(
-    table: pa.Table, symbol: str, year: int, month: int, source: str, gaps: Sequence[Gap], exchange_id: str
+    table: pa.Table,
+    symbol: str,
+    year: int,
+    month: int,
+    source: str,
+    gaps: Sequence[Gap],
+    exchange_id: str,
+    window: Window,
 ) -> bytes:
     n = table.num_rows
     now = pa.scalar(dt.datetime.now(dt.UTC), pa.timestamp("ns", tz="UTC"))
@@ -100,6 +165,8 @@ def _serialize(
         "month": f"{year:04d}-{month:02d}",
         "rows": n,
         "source": source,
+        "window_start_ms": window.start_ms,
+        "window_end_ms": window.end_ms,
         "missing": [g.to_dict() for g in gaps],
     }
     full = full.replace_schema_metadata({META_KEY: json.dumps(meta, sort_keys=True)})
