@@ -153,18 +153,6 @@ def test_download_bulk_takes_the_interval_and_its_tag(tmp_path: Path):
     assert len(truth) == 12 and lake_full(got) == as_full(truth)
 
 
-def test_qa_refuses_an_interval_dataset_in_one_line(tmp_path: Path, capsys):
-    lake = tmp_path / "lake"
-    with Simulator(CFG) as server:
-        code, _ = download(server, lake, "spot", "1h", "2024-04-01", "2024-04-01")
-    assert code == 0
-    capsys.readouterr()
-    signature = "bulk.manual.downloaded_1hour.parquet.ohlcv.spot.all.binance.binance.v1_0_0"
-    assert run_cli(["qa", "--lake", str(lake), "--signature", signature]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "holds 1h bars" in err[0]
-
-
 def test_bars_after_a_delisting_are_excluded_and_counted_as_bars(tmp_path: Path):
     lake = tmp_path / "lake"
     info = truth.symbol_info(CFG, "spot", "BTCBUSD")  # delisted 2023-12-15T03:00Z in the simulator

@@ -57,6 +57,7 @@ def _request(
     jump_z: float | None = None,
 ) -> tuple[QaRequest, DatasetSignature | None, str]:
     """The QA request of the common flags, the dataset's signature (None if unknown), the lake base."""
+    from candlelake.bars import grid_of
     from candlelake.lake.catalog import find_datasets, is_dataset_root
     from candlelake.lake.layout import dataset_url
     from candlelake.lake.storage import DatasetLocation, normalize_url
@@ -90,19 +91,9 @@ def _request(
                 )
             sig = found[0]
             location = location.child(sig.relative_path())
-    if sig is not None and sig.data_type == "funding_rate":
-        # QA accounts minutes of day files; a funding run reports each missing settlement itself.
-        raise UsageError(
-            f"{sig} is a funding_rate dataset; qa and repair check candle datasets (ohlcv, mark_price, "
-            "index_price, premium_index); the download report lists every missing settlement"
-        )
+    # The interval's bar grid (1m unless the action tag names another), or funding settlements.
     interval = interval_of_tag(sig.action_tag) if sig is not None else None
-    if sig is not None and interval not in (None, "1m"):
-        # QA's accounting and report are per minute; an interval run's report explains every bar.
-        raise UsageError(
-            f"{sig} holds {interval} bars; qa and repair check 1-minute datasets so far; "
-            "the download report explains every missing bar"
-        )
+    funding = sig is not None and sig.data_type == "funding_rate"
     universe: tuple[str, ...] = ()
     if sig is not None and sig.universe != "all":
         universe = tuple(load_universe(sig.universe, sig.exchange_id, vendor=sig.vendor))
@@ -120,6 +111,8 @@ def _request(
         last_day=last,
         deep=deep,
         checks=checks,
+        grid=grid_of(interval or "1m"),
+        funding=funding,
     )
     return request, sig, base
 
@@ -154,12 +147,13 @@ def qa(
     cross_check: Annotated[
         str | None, typer.Option(help="Compare with this other dataset (signature) where both have days.")
     ] = None,
-    flat_minutes: Annotated[int | None, typer.Option(min=2, help="Flag flat runs this long (30).")] = None,
+    flat_minutes: Annotated[int | None, typer.Option(min=2, help="Flag flat runs of N bars (30).")] = None,
     jump_z: Annotated[float | None, typer.Option(min=1, help="Robust z-score of a jump (25).")] = None,
     aws_profile: AwsProfile = None,
     endpoint_url: EndpointUrl = None,
 ) -> None:
-    """Check a dataset: minutes by reason per (symbol, day), and the rows' sanity. Exit 1 on a problem."""
+    """Check a dataset: bars (or settlements) by reason per (symbol, day or month), and the rows'
+    sanity. Exit 1 on a problem."""
     from candlelake.quality.qa import run_qa
 
     for path in (html, png):
@@ -169,6 +163,8 @@ def qa(
         lake, signature, symbols, start, end, aws_profile, endpoint_url,
         deep=deep, flat_minutes=flat_minutes, jump_z=jump_z,
     )  # fmt: skip
+    if cross_check and request.funding:
+        raise UsageError("--cross-check compares candle datasets; this one holds funding settlements")
     report = run_qa(request)
     if cross_check:
         from candlelake.lake.layout import dataset_url
@@ -217,7 +213,8 @@ def repair(
     aws_profile: AwsProfile = None,
     endpoint_url: EndpointUrl = None,
 ) -> None:
-    """Download again exactly the broken days QA finds (holes, missing or corrupt files, bad rows)."""
+    """Download again exactly the broken days (or months) QA finds: holes, missing or corrupt files,
+    bad rows."""
     import asyncio
 
     from candlelake.cli.repair import RepairSettings
@@ -245,7 +242,7 @@ def repair(
         if not outcome.spans:
             typer.echo("nothing to repair")
         for (first, last), names in sorted(outcome.spans.items()):
-            typer.echo(f"re-downloaded {first}..{last}: {', '.join(names)}")
+            typer.echo(f"re-downloaded {outcome.describe(first, last)}: {', '.join(names)}")
         if outcome.after is not None:
             _output(outcome.after, False)
     raise typer.Exit(0 if outcome.ok else 1)

@@ -1,9 +1,11 @@
-"""`candlelake repair`: download again exactly the days QA found broken, then check them again.
+"""`candlelake repair`: download again exactly the partitions QA found broken, then check them again.
 
-A broken day is one with an unexplained hole (a failed fetch or invalid row the ledger lists,
-minutes no footer explains), a missing or corrupt file, or rows that fail a check. Each symbol's
-broken days are merged into contiguous spans, and symbols with the same span share one forced
-download of the dataset, so complete days around them are not fetched again.
+A partition is a UTC day, or a month (3d, 1w and 1M bars, funding settlements). A broken one
+has an unexplained hole (a failed fetch or invalid row the ledger lists, bars or settlements no
+footer explains), a missing or corrupt file, or rows that fail a check. Each symbol's broken
+partitions are merged into contiguous spans, and symbols with the same span share one forced
+download of the dataset with its interval, so complete partitions around them are not fetched
+again.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from candlelake.errors import UsageError
+from candlelake.lake.funding import month_window
 from candlelake.markets import MARKETS, VENDORS, parse_exchange, parse_market, parse_vendor
 from candlelake.quality.qa import QaReport, QaRequest, failing_days, run_qa
 from candlelake.settings import RestSettings
 from candlelake.signature import DatasetSignature
-from candlelake.timeutil import Window, day_window
+from candlelake.timeutil import Window
 
 Span = tuple[dt.date, dt.date]  # first and last day, both included
 
@@ -41,6 +44,12 @@ class RepairOutcome:
     spans: dict[Span, list[str]]
     downloads: list[dict[str, Any]]  # each re-download's run report
     after: QaReport | None
+    monthly: bool = False  # the spans are of month partitions (keys: first days)
+
+    def describe(self, first: dt.date, last: dt.date) -> str:
+        if self.monthly:
+            return f"{first:%Y-%m}..{last:%Y-%m}"
+        return f"{first}..{last}"
 
     @property
     def ok(self) -> bool:
@@ -57,20 +66,34 @@ class RepairOutcome:
         }
 
 
-def plan_spans(broken: dict[str, list[dt.date]]) -> dict[Span, list[str]]:
-    """Group each symbol's broken days into contiguous spans; symbols sharing a span go together."""
+def plan_spans(broken: dict[str, list[dt.date]], *, monthly: bool = False) -> dict[Span, list[str]]:
+    """Group each symbol's broken partitions (days, or months by their first day) into
+    contiguous spans; symbols sharing a span go together."""
     spans: dict[Span, list[str]] = defaultdict(list)
     for symbol, days in sorted(broken.items()):
         ordered = sorted(set(days))
         start = prev = ordered[0]
         for day in [*ordered[1:], None]:
-            if day is not None and day == prev + dt.timedelta(days=1):
+            if day is not None and day == _next(prev, monthly):
                 prev = day
                 continue
             spans[(start, prev)].append(symbol)
             if day is not None:
                 start = prev = day
     return dict(spans)
+
+
+def _next(key: dt.date, monthly: bool) -> dt.date:
+    return (key + dt.timedelta(days=32)).replace(day=1) if monthly else key + dt.timedelta(days=1)
+
+
+def span_window(first: dt.date, last: dt.date, request: QaRequest) -> Window:
+    """The open times (settlement times) of the partitions `first` to `last`."""
+    if request.funding:
+        start, end = month_window(first.year, first.month), month_window(last.year, last.month)
+        return Window(start.start_ms, end.end_ms)
+    grid = request.grid
+    return Window(grid.partition_window(first).start_ms, grid.partition_window(last).end_ms)
 
 
 async def repair(report: QaReport, request: QaRequest, settings: RepairSettings) -> RepairOutcome:
@@ -83,13 +106,13 @@ async def repair(report: QaReport, request: QaRequest, settings: RepairSettings)
         raise UsageError(
             f"cannot repair {sig}: only ccxt and binance spot/futures datasets can be downloaded"
         )
-    spans = plan_spans(failing_days(report))
-    outcome = RepairOutcome(spans, [], None)
+    spans = plan_spans(failing_days(report), monthly=request.monthly)
+    outcome = RepairOutcome(spans, [], None, monthly=request.monthly)
     for (first, last), symbols in sorted(spans.items()):
         job = DownloadJob(
             market=parse_market(sig.asset_type),
             symbols=tuple(symbols),
-            window=Window(day_window(first).start_ms, day_window(last).end_ms),
+            window=span_window(first, last, request),
             lake_url=settings.lake_url,
             signature=sig,
             vendor=parse_vendor(sig.vendor),
@@ -101,11 +124,12 @@ async def repair(report: QaReport, request: QaRequest, settings: RepairSettings)
             s3_endpoint_url=settings.s3_endpoint_url,
             concurrency=settings.concurrency,
             force=True,
+            interval=request.grid.interval,
         )
         run = await download(job)
         outcome.downloads.append(run.to_dict())
     if spans:
-        days = [d for span in spans for d in span]
+        days = [d for span in spans for d in span]  # partition keys: a month's is its first day
         symbols = sorted({s for group in spans.values() for s in group})
         outcome.after = run_qa(
             replace(request, symbols=tuple(symbols), first_day=min(days), last_day=max(days), deep=True)

@@ -34,6 +34,7 @@ from typing import Any, Final, Literal
 
 import pyarrow as pa
 
+from candlelake.bars import MINUTE_GRID, BarGrid
 from candlelake.lake import layout
 from candlelake.lake.guard import sweep_temp_files
 from candlelake.lake.listing import list_names
@@ -71,10 +72,12 @@ class LedgerEntry:
         )
 
 
-def entry_for(meta: DayMeta, table: pa.Table, size: int, *, validated: bool = False) -> LedgerEntry:
+def entry_for(
+    meta: DayMeta, table: pa.Table, size: int, *, validated: bool = False, grid: BarGrid = MINUTE_GRID
+) -> LedgerEntry:
     """The entry of a day file just written: its footer, size and the row checks' findings
-    (`validated`: see `check_rows`)."""
-    findings = check_rows(meta.symbol, meta.day.isoformat(), table, validated=validated)
+    on `grid` (`validated`: see `check_rows`)."""
+    findings = check_rows(meta.symbol, meta.day.isoformat(), table, validated=validated, grid=grid)
     return LedgerEntry(meta, size, tuple(findings))
 
 

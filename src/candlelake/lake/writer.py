@@ -242,7 +242,7 @@ class LakeWriter:
             return
         try:
             self.ledger.record_entries(
-                [entry_for(w.meta, w.table, w.size, validated=w.validated) for w in written]
+                [entry_for(w.meta, w.table, w.size, validated=w.validated, grid=self.grid) for w in written]
             )
         except Exception as exc:  # the file is the truth; QA reads its footer if the entry is lost
             days = ", ".join(f"{w.meta.symbol} {w.meta.day}" for w in written)

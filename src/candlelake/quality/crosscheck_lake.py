@@ -26,7 +26,13 @@ def cross_check_datasets(request: QaRequest, other: DatasetLocation) -> list[Fin
     """One `cross_check` finding per (symbol, day) whose two files disagree."""
     mine = run_qa(request)
     theirs = run_qa(
-        QaRequest(other, symbols=tuple(mine.symbols()), first_day=mine.first_day, last_day=mine.last_day)
+        QaRequest(
+            other,
+            symbols=tuple(mine.symbols()),
+            first_day=mine.first_day,
+            last_day=mine.last_day,
+            grid=request.grid,
+        )
     )
     paths = {(d.symbol, d.day): d.path for d in theirs.days if d.path and d.state != "corrupt"}
     same_market = _market(request.location) == _market(other)

@@ -17,10 +17,11 @@ from typing import Final
 import numpy as np
 import pyarrow.parquet as pq
 
+from candlelake.bars import BarGrid, grid_of
 from candlelake.errors import UsageError
 from candlelake.lake.storage import DatasetLocation
 from candlelake.quality.qa import DayStatus, QaReport
-from candlelake.timeutil import MINUTE_MS, day_window, fmt_ms
+from candlelake.timeutil import fmt_ms
 
 COLORS: Final = {
     "complete": ("#2e7d32", "complete"),
@@ -37,8 +38,11 @@ _CHART_W, _PRICE_H, _VOLUME_H = 1200, 220, 70
 def render_html(report: QaReport, location: DatasetLocation) -> str:
     """The whole page."""
     problems = [d for d in report.days if d.state in ("problem", "corrupt", "missing_file")]
-    drawable = [d for d in problems if d.path and d.state != "corrupt"]
-    charts = [_chart(location, d) for d in drawable[:MAX_CHARTS]]
+    # Candles are drawn for bar datasets; a funding month has no candles to draw.
+    grid = None if report.interval is None else grid_of(report.interval)
+    drawable = [d for d in problems if d.path and d.state != "corrupt" and grid is not None]
+    charts = [_chart(location, d, grid) for d in drawable[:MAX_CHARTS] if grid is not None]
+    part = "month" if report.monthly else "day"
     verdict = "OK" if report.ok else f"{len(report.failures)} problem(s)"
     findings = "".join(f'<li class="{f.severity}">{html.escape(str(f))}</li>' for f in report.findings)
     more = len(drawable) - len(charts)
@@ -52,16 +56,17 @@ h1{{font-size:20px}} h2{{font-size:16px;margin-top:24px}}
 svg text{{font-size:11px;font-family:sans-serif}}
 </style></head><body>
 <h1>candlelake QA: {html.escape(verdict)}</h1>
-<p>{html.escape(report.dataset)}<br>{report.first_day} .. {report.last_day}, {len(report.days)} symbol-days
-({report.from_ledger} from the ledger, {report.from_files} read from files)</p>
+<p>{html.escape(report.dataset)}<br>{report.first_day} .. {report.last_day}, {len(report.days)} symbol-{part}s
+({report.from_ledger} from the ledger, {report.from_files} read from files); missing counts are
+{html.escape(report.unit)}</p>
 <h2>Coverage</h2>
 <div class="legend">{_legend()}</div>
 {_heatmap(report)}
 <h2>Findings</h2>
 <ul>{findings or "<li>none</li>"}</ul>
-<h2>Problem days</h2>
+<h2>Problem {part}s</h2>
 {"".join(charts) or "<p>none with data to draw</p>"}
-{f"<p>{more} more problem day(s) not drawn.</p>" if more > 0 else ""}
+{f"<p>{more} more problem {part}(s) not drawn.</p>" if more > 0 else ""}
 </body></html>
 """
 
@@ -96,7 +101,9 @@ def _heatmap(report: QaReport) -> str:
     for status in report.days:
         color = COLORS[status.state][0]
         x, y = left + col[status.day] * cell, top + row[status.symbol] * cell
-        tip = html.escape(f"{status.symbol} {status.day}: {status.state}, {status.account.rows} rows")
+        missing = ", ".join(f"{k} {v}" for k, v in status.account.bars.items())
+        text = f"{status.symbol} {status.day}: {status.state}, {status.account.rows} rows"
+        tip = html.escape(text + (f"; missing {report.unit}: {missing}" if missing else ""))
         size = cell - 1
         parts.append(
             f'<rect x="{x}" y="{y}" width="{size}" height="{size}" fill="{color}"><title>{tip}</title></rect>'
@@ -105,15 +112,15 @@ def _heatmap(report: QaReport) -> str:
     return "".join(parts)
 
 
-def _chart(location: DatasetLocation, status: DayStatus) -> str:
-    """Candles and volume of one problem day, with its findings marked."""
+def _chart(location: DatasetLocation, status: DayStatus, grid: BarGrid) -> str:
+    """Candles and volume of one problem day (month), with its findings marked."""
     fs, _ = location.filesystem()
     assert status.path is not None
     with fs.open(status.path, "rb") as handle:
         table = pq.read_table(handle, columns=["timestamp", "open", "high", "low", "close", "volume"])
     ts, o, h, lo, c, v = (np.asarray(table.column(i).to_numpy(), dtype=np.float64) for i in range(6))
     good = np.isfinite(o) & np.isfinite(h) & np.isfinite(lo) & np.isfinite(c)
-    window = day_window(status.day)
+    window = grid.partition_window(status.day)
     title = html.escape(f"{status.symbol} {status.day}: " + "; ".join(f.check for f in status.findings))
     if not good.any():
         return f"<h3>{title}</h3><p>no drawable rows</p>"
@@ -128,7 +135,8 @@ def _chart(location: DatasetLocation, status: DayStatus) -> str:
     def y(price: float) -> float:
         return round(_PRICE_H - (price - p_lo) / span * (_PRICE_H - 4) - 2, 2)
 
-    width = max(1.0, MINUTE_MS * step * 0.7)
+    bar_ms = grid.step_ms or grid.next_open(window.start_ms) - window.start_ms
+    width = max(1.0, bar_ms * step * 0.7)
     full_h = _PRICE_H + _VOLUME_H
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_CHART_W}" height="{full_h + 14}">']
     parts.append(f'<rect width="{_CHART_W}" height="{full_h}" fill="#fafafa"/>')

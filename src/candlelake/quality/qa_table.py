@@ -26,13 +26,15 @@ def _console(table: Table) -> Console:
 
 
 def print_report(report: QaReport) -> None:
-    """Per symbol: days by state, rows and missing minutes by reason; then every finding."""
-    summary = Table(title=f"{report.dataset} {report.first_day}..{report.last_day}", header_style="bold")
-    for name in ("symbol", "days", "complete", "explained", "problem", "rows", *CATEGORIES):
+    """Per symbol: days (months) by state, rows and missing bars by reason; then every finding."""
+    part = "months" if report.monthly else "days"
+    title = f"{report.dataset} {report.first_day}..{report.last_day}: missing {report.unit} by reason"
+    summary = Table(title=title, header_style="bold")
+    for name in ("symbol", part, "complete", "explained", "problem", "rows", *CATEGORIES):
         summary.add_column(name, justify="left" if name == "symbol" else "right", no_wrap=True)
     for symbol in report.symbols():
         days = [d for d in report.days if d.symbol == symbol]
-        minutes = {c: sum(d.account.minutes.get(c, 0) for d in days) for c in CATEGORIES}
+        missing = {c: sum(d.account.bars.get(c, 0) for d in days) for c in CATEGORIES}
         states = [d.state for d in days]
         bad = len(days) - states.count("complete") - states.count("explained")
         summary.add_row(
@@ -42,7 +44,7 @@ def print_report(report: QaReport) -> None:
             str(states.count("explained")),
             f"[red]{bad}[/red]" if bad else "0",
             str(sum(d.account.rows for d in days)),
-            *(str(minutes[c]) for c in CATEGORIES),
+            *(str(missing[c]) for c in CATEGORIES),
         )
     console = _console(summary)
     console.print(summary)
@@ -50,7 +52,7 @@ def print_report(report: QaReport) -> None:
         console.print(f"[{_STYLE[finding.severity]}]{finding.severity.upper()}[/] {finding}", highlight=False)
     verdict = "[green]OK[/green]" if report.ok else f"[red]{len(report.failures)} problem(s)[/red]"
     console.print(
-        f"{verdict}: {len(report.days)} symbol-days ({report.from_ledger} from the ledger, "
+        f"{verdict}: {len(report.days)} symbol-{part} ({report.from_ledger} from the ledger, "
         f"{report.from_files} read from files)"
     )
 

@@ -13,7 +13,8 @@ from typing import Any, Final, Literal
 import numpy as np
 import pyarrow as pa
 
-from candlelake.timeutil import MINUTE_MS, fmt_ms
+from candlelake.bars import MINUTE_GRID, BarGrid
+from candlelake.timeutil import fmt_ms
 
 Severity = Literal["fail", "flag"]
 
@@ -62,8 +63,9 @@ def check_rows(
     settings: CheckSettings | None = None,
     *,
     validated: bool = False,
+    grid: BarGrid = MINUTE_GRID,
 ) -> list[Finding]:
-    """Every finding in the rows of `symbol`'s file for `day` (lake columns).
+    """Every finding in the rows of `symbol`'s file for `day` (lake columns), bars of `grid`.
 
     `validated`: the rows have just passed `validate_klines` (finite, OHLC-consistent,
     non-negative volume, sorted, no repeats), so those checks cannot find anything and are
@@ -91,7 +93,8 @@ def check_rows(
             bad_ohlc = (lo > np.minimum(o, c)) | (h < np.maximum(o, c)) | (lo > h)
             add("ohlc", bad_ohlc, "low <= open, close <= high does not hold")
             add("negative_volume", v < 0, "negative volume")
-    add("off_grid", ts % MINUTE_MS != 0, "timestamp not on the minute grid")
+    grid_name = "minute" if grid.interval == "1m" else f"{grid.interval}"
+    add("off_grid", ~grid.on_grid(ts), f"timestamp not on the {grid_name} grid")
     if not validated:
         order = np.argsort(ts, kind="stable")
         sorted_ts = ts[order]
@@ -100,7 +103,7 @@ def check_rows(
         add("duplicate", repeated, "timestamp repeated")
         if len(ts) > 1:
             add("unsorted", np.diff(ts) < 0, "rows not sorted by timestamp")
-    found += _flat_runs(symbol, day, ts, o, h, lo, c, v, settings.flat_run_minutes)
+    found += _flat_runs(symbol, day, ts, o, h, lo, c, v, settings.flat_run_minutes, grid.unit)
     found += _jumps(symbol, day, ts, c, settings.jump_z)
     return found
 
@@ -115,8 +118,9 @@ def _flat_runs(
     c: np.ndarray,
     v: np.ndarray,
     minutes: int,
+    unit: str,
 ) -> list[Finding]:
-    # A flat minute: one price for all four fields, no volume, same price as the minute before.
+    # A flat minute (bar): one price for all four fields, no volume, same price as the minute before.
     flat = (o == h) & (h == lo) & (lo == c) & (v == 0)
     flat[1:] &= c[1:] == c[:-1]
     runs = _run_lengths(flat)
@@ -124,7 +128,7 @@ def _flat_runs(
     if not long_runs:
         return []
     total = sum(n for _, n in long_runs)
-    detail = f"{len(long_runs)} run(s) of >= {minutes} flat minutes with zero volume ({total} minutes)"
+    detail = f"{len(long_runs)} run(s) of >= {minutes} flat {unit} with zero volume ({total} {unit})"
     return [Finding(symbol, day, "flat_run", "flag", total, int(ts[long_runs[0][0]]), detail)]
 
 
