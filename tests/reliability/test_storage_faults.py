@@ -96,3 +96,26 @@ def test_storage_hung_from_the_start_is_reported_before_any_download(
     lines = [line for line in stderr.splitlines() if line.startswith("error:")]
     assert lines == [lines[0]] and f"storage unreachable: {proxy.url}: " in lines[0]
     assert sim.stats()["total"].get("requests", 0) == 0
+
+
+def test_storage_lost_while_planning_still_reports_every_minute(
+    s3_bucket: str, s3_env: str, make_simulator, tmp_path: Path
+) -> None:
+    sim = make_simulator(SimConfig(seed=3, clock="frozen:2024-02-20T01:20:30Z"))
+    # The write check passes (probe put, delete, probe sweep); the plan's listing then fails.
+    proxy = FaultyProxy(s3_env, fault="dead", after_requests=3)
+    report = tmp_path / "report.json"
+    try:
+        code, stderr, elapsed = run(sim.url, s3_bucket + "/lake", proxy.url, report, {})
+    finally:
+        proxy.close()
+    assert code == 1 and elapsed < 60, stderr
+    down = [line for line in stderr.splitlines() if "storage unreachable" in line]
+    assert len(down) == 1 and f"storage unreachable: {proxy.url}: " in down[0], stderr
+    assert "Traceback" not in stderr, stderr[stderr.index("Traceback") :]
+    symbol = json.loads(report.read_text())["symbols"][0]
+    assert symbol["rows_written"] == 0 and symbol["missing_minutes"] == MINUTES
+    assert all("storage unreachable" in gap["reason"] for gap in symbol["missing"])
+    assert keys(s3_env, s3_bucket.removeprefix("s3://")) == []
+    klines = {k: v for k, v in sim.stats()["total"].items() if "klines" in k}
+    assert not any(klines.values()), klines  # no weight spent on days that cannot be written

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from candlelake.bars import grid_of
 from candlelake.engine.scheduler import Scheduler
 from candlelake.engine.sink import DaySink
-from candlelake.errors import CandlelakeError, UsageError
+from candlelake.errors import CandlelakeError, StorageUnreachable, UsageError
 from candlelake.job import DownloadJob, symbols_for, unique
 from candlelake.lake import LakeWriter, open_dataset
 from candlelake.lake.storage import unreachable
@@ -44,6 +44,7 @@ from candlelake.sources.protocol import Source
 from candlelake.sources.rest_client import TITLES, open_rest
 from candlelake.sources.rest_source import BinanceRestSource, KlineRest
 from candlelake.timeutil import Window, from_ms
+from candlelake.validate.gaps import Gap
 
 if TYPE_CHECKING:
     from candlelake.sources.binance_archive import ArchiveClient
@@ -115,15 +116,22 @@ async def download(job: DownloadJob, *, progress: Progress | None = None) -> Run
         )
         try:
             today = from_ms(rest.server_now_ms()).date()
-            plans = await _plan_all(symbols, window, writer, archive, options, today, job, rest)
-            report.symbols = [SymbolReport(plan.symbol, interval=job.interval) for plan in plans]
-            progress.start(sum(len(plan.windows) for plan in plans))
-            for plan, symbol_report in zip(plans, report.symbols, strict=True):
-                sink.open(plan, symbol_report)
-                if to_exchange_id(plan.symbol) not in info:
-                    sink.absent(plan, NOT_ON_EXCHANGE)
-                    continue
-                await source.submit(plan, sink)
+            try:
+                plans = await _plan_all(symbols, window, writer, archive, options, today, job, rest)
+            except StorageUnreachable as down:
+                # The lake could not be listed: nothing is fetched, and every minute is still
+                # reported, as missing with the reason, rather than the run ending unreported.
+                scheduler.stop(down)
+                report.symbols = [_not_planned(s, window, down, job.interval) for s in symbols]
+            else:
+                report.symbols = [SymbolReport(plan.symbol, interval=job.interval) for plan in plans]
+                progress.start(sum(len(plan.windows) for plan in plans))
+                for plan, symbol_report in zip(plans, report.symbols, strict=True):
+                    sink.open(plan, symbol_report)
+                    if to_exchange_id(plan.symbol) not in info:
+                        sink.absent(plan, NOT_ON_EXCHANGE)
+                        continue
+                    await source.submit(plan, sink)
             await scheduler.drain()
             sink.close()
             if scheduler.stopped is not None:
@@ -225,6 +233,13 @@ async def _plan_all(
             )
 
     return list(await asyncio.gather(*(plan(s) for s in symbols)))
+
+
+def _not_planned(symbol: str, window: Window, down: StorageUnreachable, interval: str) -> SymbolReport:
+    report = SymbolReport(symbol, interval=interval)
+    if window.end_ms > window.start_ms:
+        report.gaps.append(Gap(window.start_ms, window.end_ms, "missing", f"not downloaded: {down}"))
+    return report
 
 
 async def _first_candle(rest: KlineRest, symbol: str) -> int | None:
