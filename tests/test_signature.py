@@ -86,7 +86,7 @@ def test_head_values_are_valid(text: str) -> None:
         (_with("version", "v1_0_1"), "invalid version 'v1_0_1'"),
         (
             _with("universe", "v9"),
-            "invalid universe 'v9' in signature for vendor ccxt; allowed: v7, v7_3, all",
+            "invalid universe 'v9' in signature for vendor ccxt; allowed: v7, v7_3, coinm_v1, all",
         ),
         (
             _with("vendor", "crypto_chassis"),

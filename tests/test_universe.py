@@ -54,10 +54,17 @@ def test_underscore_spelling_and_binance_vendor_read_the_same_file() -> None:
 
 
 def test_list_versions() -> None:
-    assert list_versions() == ["v7", "v7.3"]
-    assert list_versions("binance") == ["v7", "v7.3"]
+    assert list_versions() == ["v7", "v7.3", "coinm_v1"]
+    assert list_versions("binance") == ["v7", "v7.3", "coinm_v1"]
+    assert list_exchanges("coinm_v1") == ["binance"]
     assert list_exchanges("v7") == ["binance", "binanceus"]
     assert list_exchanges("v7.3") == ["binance", "binanceus", "okx"]
+
+
+def test_coinm_v1_names_the_coin_m_perpetuals() -> None:
+    # COIN-M contracts (market coin_futures, vendor binance), not pairs: the two the simulator
+    # serves as perpetuals too, so the daily DAG's COIN-M job runs against it.
+    assert load_universe("coinm_v1", "binance", vendor="binance") == ["BTC_USD_PERP", "ETH_USD_PERP"]
 
 
 def test_version_order_is_numeric_not_textual() -> None:
@@ -75,7 +82,7 @@ def test_loaded_list_is_a_copy() -> None:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (("v9", "binance"), "unknown universe 'v9' for vendor ccxt; available: v7, v7.3"),
+        (("v9", "binance"), "unknown universe 'v9' for vendor ccxt; available: v7, v7.3, coinm_v1"),
         (("v7", "okx"), "universe v7 has no exchange 'okx'; available: binance, binanceus"),
         (("all", "binance"), "universe 'all' has no file"),
     ],

@@ -91,6 +91,7 @@ def test_universe_list() -> None:
         ["v7.3", "binance", "25"],
         ["v7.3", "binanceus", "19"],
         ["v7.3", "okx", "18"],
+        ["coinm_v1", "binance", "2"],
     ]
 
 
@@ -102,7 +103,7 @@ def test_universe_show() -> None:
     assert symbols[:3] == ["ETH_USDT", "BTC_USDT", "SAND_USDT"]
     assert symbols[-1] == "CTK_USDT"
     code, out = invoke("universe", "show", "v7.9")
-    assert (code, out) == (2, "error: unknown universe 'v7.9' for vendor ccxt; available: v7, v7.3")
+    assert (code, out) == (2, "error: unknown universe 'v7.9' for vendor ccxt; available: v7, v7.3, coinm_v1")
 
 
 def test_show_table(lake: Path) -> None:

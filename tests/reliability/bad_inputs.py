@@ -149,6 +149,7 @@ CASES: list[BadInput] = [
     ),
     bulk("COIN-M through ccxt", "'ccxt'", contract_type="coin_futures", universe="all"),
     bulk("shipped universe on COIN-M", "coin_futures", contract_type="coin_futures", vendor="binance"),
+    bulk("COIN-M universe on spot", "coinm_v1", universe="coinm_v1", contract_type="spot"),
     bulk(
         "funding rate with an interval",
         "--interval 1h",
@@ -199,6 +200,14 @@ CASES: list[BadInput] = [
         symbols="XRP_USD_PERP",
     ),
     friendly("USD-M symbol on COIN-M", "BTC_USDT", market="coin_futures", vendor="binance"),
+    friendly(
+        "pair universe on COIN-M",
+        "universe v7.3",
+        market="coin_futures",
+        vendor="binance",
+        universe="v7.3",
+        symbols=None,
+    ),
     friendly("COIN-M contract on USD-M", "BTC_USD_PERP", symbols="BTC_USD_PERP"),
     friendly("symbol with a dash", "BTC-USDT", symbols="BTC-USDT"),
     friendly("symbols and universe together", "exactly one", universe="v7"),

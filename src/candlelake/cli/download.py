@@ -202,7 +202,10 @@ def download_bulk(
     ],
     exchange_id: Annotated[str, typer.Option("--exchange_id", help=f"Exchange: {', '.join(EXCHANGES)}.")],
     universe: Annotated[
-        str, typer.Option("--universe", help="Shipped universe version (v7, v7.3) or all trading symbols.")
+        str,
+        typer.Option(
+            "--universe", help="Shipped universe (v7, v7.3; coin_futures: coinm_v1) or all trading symbols."
+        ),
     ],
     data_type: Annotated[
         str,
@@ -305,7 +308,9 @@ def download_friendly(
     exchange: Annotated[
         str, typer.Option("--exchange", help=f"Exchange: {', '.join(EXCHANGES)}.")
     ] = "binance",
-    universe: Annotated[str | None, typer.Option("--universe", help="v7, v7.3, all")] = None,
+    universe: Annotated[
+        str | None, typer.Option("--universe", help="v7, v7.3, coinm_v1 (coin_futures), all")
+    ] = None,
     symbols: Annotated[str | None, typer.Option("--symbols", help="BTC_USDT,ETH_USDT")] = None,
     vendor: Annotated[str, typer.Option("--vendor", help="ccxt (OHLCV) or binance (12 fields)")] = "ccxt",
     rest_url: Annotated[
@@ -363,7 +368,7 @@ def download_friendly(
         universe_name = "all"
     else:
         assert universe is not None
-        chosen = resolve_symbols(universe, exchange_id, vendor_v, None)
+        chosen = resolve_symbols(universe, exchange_id, vendor_v, None, mkt)
         universe_name = universe
     signature = DatasetSignature.parse(
         f"bulk.manual.{INTERVAL_ACTION_TAGS[interval_v]}.parquet.ohlcv.{mkt}.{universe_token(universe_name)}."

@@ -10,7 +10,7 @@ from candlelake.bulk import BulkRequest
 from candlelake.errors import UsageError
 from candlelake.job import DownloadJob, check_part, symbols_for
 from candlelake.lake.storage import ENDPOINT_ENV
-from candlelake.markets import Exchange, Vendor, check_exchange_market, check_symbol
+from candlelake.markets import Exchange, Market, Vendor, check_exchange_market, check_symbol
 from candlelake.plan.archive import ENV_ARCHIVE_URL
 from candlelake.settings import RestSettings, check_base_url
 from candlelake.signature import DatasetSignature, universe_token
@@ -40,9 +40,9 @@ def bulk_job(request: BulkRequest) -> DownloadJob:
     )
     check_exchange_market(request.exchange_id, request.contract_type, request.vendor)
     signature = DatasetSignature.parse(".".join(tokens))
-    symbols = resolve_symbols(request.universe, request.exchange_id, request.vendor, request.universe_part)
-    for symbol in symbols:  # shipped universes name spot and USD-M symbols, not COIN-M contracts
-        check_symbol(symbol, request.contract_type)
+    symbols = resolve_symbols(
+        request.universe, request.exchange_id, request.vendor, request.universe_part, request.contract_type
+    )
     # The end flag names the last minute to include; a start inside a minute begins at the
     # next whole minute, since a candle belongs to the window by its open time.
     window = Window(ceil_minute(to_ms(start)), to_ms(end) - to_ms(end) % MINUTE_MS + MINUTE_MS)
@@ -73,14 +73,21 @@ def bulk_job(request: BulkRequest) -> DownloadJob:
 
 
 def resolve_symbols(
-    universe: str, exchange_id: Exchange, vendor: Vendor, part: tuple[int, int] | None
+    universe: str, exchange_id: Exchange, vendor: Vendor, part: tuple[int, int] | None, market: Market
 ) -> tuple[str, ...]:
     """A shipped universe's symbols; `all` is resolved later, from exchangeInfo."""
     if universe == "all":
         if part is not None:
             check_part(part)  # applied once exchangeInfo has given the list
         return ()
-    return symbols_for(universes.load_universe(universe, exchange_id, vendor=vendor), part)
+    listed = universes.load_universe(universe, exchange_id, vendor=vendor)
+    # A universe names either pairs (spot, USD-M) or COIN-M contracts, never both.
+    try:
+        for symbol in listed:
+            check_symbol(symbol, market)
+    except UsageError as exc:
+        raise UsageError(f"universe {universe} is not a universe of market {market}: {exc}") from None
+    return symbols_for(listed, part)
 
 
 def endpoints(
