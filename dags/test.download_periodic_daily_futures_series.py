@@ -1,4 +1,5 @@
-"""Daily USD-M derivative series of the previous UTC day: mark price klines and funding rates."""
+"""Daily derivative series of the previous UTC day: USD-M mark price klines and funding rates,
+and COIN-M 1-minute klines."""
 
 from candlelake.airflow.factory import build_download_dag
 
@@ -8,5 +9,7 @@ dag = build_download_dag(
         # (vendor, exchange, contract, data_type, universe)
         ("binance", "binance", "futures", "mark_price", "v7.3"),
         ("binance", "binance", "futures", "funding_rate", "v7.3"),
+        # COIN-M (vendor binance only): the perpetual contracts of universe coinm_v1.
+        ("binance", "binance", "coin_futures", "ohlcv", "coinm_v1"),
     ],
 )

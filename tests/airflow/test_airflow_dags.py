@@ -259,6 +259,56 @@ def test_docs_are_generated_from_the_real_dag_and_settings(bag: DagBag) -> None:
     assert generator["render"](doc) == doc, "regenerate with: uv run python docs/airflow_graph.py"
 
 
+SERIES = "test.download_periodic_daily_futures_series"
+SERIES_TASK = "download.periodic_daily.binance.binance.futures.v7.3"
+COINM_TASK = "download.periodic_daily.binance.binance.coin_futures.coinm_v1"
+
+
+def _bulk_job(args: list[str]) -> Any:
+    """The download job the CLI builds from a task's argv (click's parser, then the checks)."""
+    import typer
+
+    from candlelake.bulk import BulkRequest
+    from candlelake.cli.download import register
+    from candlelake.cli.jobs import bulk_job
+
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    register(app)
+    command = typer.main.get_command(app).commands["download-bulk"]  # type: ignore[attr-defined]
+    return bulk_job(BulkRequest.from_params(command.make_context("download-bulk", list(args)).params))
+
+
+def test_series_dag_carries_usd_m_series_and_coin_m_klines(bag: DagBag) -> None:
+    dag = bag.dags[SERIES]
+    downloads = sorted(t for t in dag.task_ids if t.startswith("download."))
+    assert downloads == [COINM_TASK, f"{SERIES_TASK}.funding_rate", f"{SERIES_TASK}.mark_price"]
+    assert dag.description == "Daily USD-M mark price klines and funding rates, and COIN-M 1m klines."
+    assert set(dag.get_task("start_dag").downstream_task_ids) == set(downloads)
+    args = {t: _render(dag.get_task(t)).args for t in downloads}
+    coinm = _flags(args[COINM_TASK])
+    job_flags = ("--vendor", "--exchange_id", "--contract_type", "--data_type", "--universe")
+    assert {k: coinm[k] for k in job_flags} == {
+        "--vendor": "binance",
+        "--exchange_id": "binance",
+        "--contract_type": "coin_futures",
+        "--data_type": "ohlcv",
+        "--universe": "coinm_v1",
+    }
+    assert (coinm["--action_tag"], coinm["--start_timestamp"], coinm["--end_timestamp"]) == (
+        "downloaded_1min",
+        DAY_START,
+        DAY_END,
+    )
+    assert _flags(args[f"{SERIES_TASK}.funding_rate"])["--action_tag"] == "downloaded_all"
+    # The argv is one the command accepts: the COIN-M perpetuals of coinm_v1, in its dataset.
+    job = _bulk_job(args[COINM_TASK])
+    assert (job.market, job.symbols) == ("coin_futures", ("BTC_USD_PERP", "ETH_USD_PERP"))
+    assert str(job.signature) == (
+        "periodic_daily.airflow.downloaded_1min.parquet.ohlcv.coin_futures.coinm_v1.binance.binance.v1_0_0"
+    )
+
+
 def test_demo_runs_the_same_dag_file_as_the_repository() -> None:
     assert (DAGS / DEMO_DAG_FILE).read_text() == DAILY_DAG_SOURCE
     assert (DAGS / SERIES_DAG_FILE).read_text() == SERIES_DAG_SOURCE

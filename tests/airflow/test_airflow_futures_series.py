@@ -1,4 +1,5 @@
-"""The daily USD-M series DAG (mark price and funding) run by Airflow 3 against the simulator."""
+"""The daily derivatives DAG (USD-M mark price and funding, COIN-M klines) run by Airflow 3 against
+the simulator."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ pytest.importorskip("airflow")
 import candlelake
 from candlelake.simulator import SimConfig, Simulator, truth
 from fixtures.airflow_home import task_states
+from integration.test_download_intervals import as_full, lake_full
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
@@ -24,13 +26,17 @@ REPO = Path(__file__).resolve().parents[2]
 DAG = "test.download_periodic_daily_futures_series"
 MARK_TASK = "download.periodic_daily.binance.binance.futures.v7.3.mark_price"
 FUNDING_TASK = "download.periodic_daily.binance.binance.futures.v7.3.funding_rate"
+COINM_TASK = "download.periodic_daily.binance.binance.coin_futures.coinm_v1"
 RUN_AT = dt.datetime(2024, 2, 20, 1, 20, tzinfo=dt.UTC)  # downloads 2024-02-19
 DATASET = "v3/periodic_daily/airflow/{tag}/parquet/{kind}/futures/v7_3/binance/binance/v1_0_0"
+COINM_DATASET = (
+    "v3/periodic_daily/airflow/downloaded_1min/parquet/ohlcv/coin_futures/coinm_v1/binance/binance/v1_0_0"
+)
 DAY_START = int(dt.datetime(2024, 2, 19, tzinfo=dt.UTC).timestamp() * 1000)
 DAY_END = DAY_START + 86_400_000 - 1
 
 
-def test_series_dag_downloads_mark_price_and_funding_of_the_previous_day(
+def test_series_dag_downloads_mark_price_funding_and_coinm_klines_of_the_previous_day(
     airflow_dags: Path, run_dag: Callable[..., Any], tmp_path: Path
 ) -> None:
     cfg = SimConfig(
@@ -54,7 +60,7 @@ CANDLELAKE_BINANCE_ARCHIVE_URL = "{sim.url}"
         dr = run_dag(airflow_dags / f"{DAG}.py", logical_date=RUN_AT)
     assert dr.state == "success", task_states(dr)
     states = task_states(dr)
-    assert states[MARK_TASK] == states[FUNDING_TASK] == "success"
+    assert states[MARK_TASK] == states[FUNDING_TASK] == states[COINM_TASK] == "success"
     marks = candlelake.read(str(lake / DATASET.format(tag="downloaded_1min", kind="mark_price")), as_="arrow")
     funding = candlelake.read(
         str(lake / DATASET.format(tag="downloaded_all", kind="funding_rate")), as_="arrow"
@@ -69,6 +75,13 @@ CANDLELAKE_BINANCE_ARCHIVE_URL = "{sim.url}"
         got = funding.filter(pc.equal(funding["currency_pair"], symbol))
         assert got["timestamp"].to_pylist() == [f[0] for f in settled]
         assert got["funding_rate"].to_pylist() == [float(f[1]) for f in settled]
+    # COIN-M: both perpetuals of coinm_v1, every field of every 1m bar of the day.
+    coinm = candlelake.read(str(lake / COINM_DATASET), as_="arrow")
+    assert sorted(set(coinm["currency_pair"].to_pylist())) == ["BTC_USD_PERP", "ETH_USD_PERP"]
+    for contract in ("BTC_USD_PERP", "ETH_USD_PERP"):
+        want = truth.klines(cfg, "coin_futures", contract.replace("_", "", 1), DAY_START, DAY_END)
+        got = coinm.filter(pc.equal(coinm["currency_pair"], contract)).sort_by("timestamp")
+        assert len(want) == 1440 and lake_full(got) == as_full(want)
     # The settlement the exchange did not publish is reported with its reason.
     reports = [json.loads(p.read_text()) for p in (tmp_path / "reports").rglob("*.json")]
     missing = [m for r in reports for s in r["symbols"] for m in s["missing"]]
