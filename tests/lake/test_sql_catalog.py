@@ -17,8 +17,10 @@ import candlelake
 from candlelake.errors import UsageError
 from candlelake.lake import DatasetLocation, LakeWriter
 from candlelake.lake.schema import DayMeta
-from candlelake.simulator import SimConfig, Simulator
+from candlelake.simulator import SimConfig, Simulator, truth
+from candlelake.timeutil import from_ms
 from integration.helpers import bulk_args, day_ms, expected_rows, run_cli
+from integration.test_download_funding import as_rows
 
 pytestmark = pytest.mark.slow
 
@@ -96,6 +98,48 @@ def test_ls_lists_datasets_from_the_ledger(lake: Path, sim_config: SimConfig, ca
         _truth_count(sim_config, "futures", s, [DAY1, DAY2]) for s in FUTURES_SYMBOLS
     )
     assert listed[SPOT]["first_day"] == listed[SPOT]["last_day"] == DAY2
+    assert futures["months"] is None  # candle files are days
+
+
+FUNDING_SYMBOLS = FUTURES_SYMBOLS[:2]  # the same part of v7.3
+FUNDING = "periodic_daily.manual.downloaded_all.parquet.funding_rate.futures.v7_3.binance.binance.v1_0_0"
+
+
+@pytest.mark.parametrize("where", ["local", "s3"])
+def test_ls_lists_funding_datasets_from_their_month_files(
+    where: str,
+    simulator: Simulator,
+    sim_config: SimConfig,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # January from the archive's month file, February over REST: two month files per symbol.
+    base = str(tmp_path / "lake") if where == "local" else f"{request.getfixturevalue('s3_bucket')}/lake"
+    destination = {"dst": base} if where == "local" else {"s3": base}
+    extra = ["--universe_part", "2", "1", "--archive_url", simulator.url]
+    args = bulk_args(sim_url=simulator.url, market="futures", universe="v7.3", vendor="binance",
+                     start="2024-01-31T00:00:00+00:00", end=f"{DAY2}T23:59:00+00:00", extra=extra,
+                     **destination)  # fmt: skip
+    args[args.index("--data_type") + 1] = "funding_rate"
+    args[args.index("--action_tag") + 1] = "downloaded_all"
+    assert run_cli(args) == 0
+    capsys.readouterr()
+    assert run_cli(["ls", "--lake", base, "--json"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    start, end = day_ms("2024-01-31")[0], day_ms(DAY2)[1]
+    settled = {
+        s: as_rows(truth.funding(sim_config, s.replace("_", ""), start, end - 1)) for s in FUNDING_SYMBOLS
+    }
+    days = {(s, from_ms(t).date()) for s, rows in settled.items() for t, *_ in rows}
+    assert listed["signature"] == FUNDING and listed["symbols"] == sorted(FUNDING_SYMBOLS)
+    assert (listed["first_day"], listed["last_day"]) == ("2024-01-31", DAY2)
+    assert (listed["months"], listed["days"]) == (4, len(days)) and len(days) == 2 * 20
+    assert listed["rows"] == sum(map(len, settled.values())) == 2 * 20 * 3
+    assert run_cli(["ls", "--lake", base]) == 0
+    assert capsys.readouterr().out.split() == [
+        FUNDING, "2", "symbols", f"2024-01-31..{DAY2}", "4", "month", "files", "120", "settlements"
+    ]  # fmt: skip
 
 
 def test_read_picks_a_dataset_by_tokens(lake: Path) -> None:

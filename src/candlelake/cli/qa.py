@@ -254,7 +254,8 @@ def ls(
     aws_profile: AwsProfile = None,
     endpoint_url: EndpointUrl = None,
 ) -> None:
-    """List the datasets of a lake: symbols, date range and rows, read from the gap ledger."""
+    """List the datasets of a lake: symbols, date range and rows, read from the gap ledger
+    (funding: settlements, read from the month files)."""
     from candlelake.lake.catalog import summarize
     from candlelake.lake.storage import DatasetLocation, normalize_url
 
@@ -268,8 +269,13 @@ def ls(
         typer.echo("no datasets")
         return
     for s in summaries:
-        span = f"{s.first_day}..{s.last_day}" if s.first_day else "no ledger"
-        typer.echo(f"{s.signature}  {len(s.symbols)} symbols  {span}  {s.days} files  {s.rows} rows")
+        if s.is_funding:
+            span = f"{s.first_day}..{s.last_day}" if s.first_day else "no files"
+            counts = f"{s.months} month files  {s.rows} settlements"
+        else:
+            span = f"{s.first_day}..{s.last_day}" if s.first_day else "no ledger"
+            counts = f"{s.days} files  {s.rows} rows"
+        typer.echo(f"{s.signature}  {len(s.symbols)} symbols  {span}  {counts}")
 
 
 def sql(

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import posixpath
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from candlelake.errors import UsageError
+from candlelake.lake.funding import month_files, settlement_times
 from candlelake.lake.ledger import Ledger
 from candlelake.lake.listing import list_dir
 from candlelake.lake.storage import DatasetLocation, FileSystem, join_url, normalize_url
 from candlelake.signature import SCHEMA_VERSION, TOKENS, DatasetSignature, universe_token
+from candlelake.timeutil import from_ms
 
 # Friendlier names for the tokens people pick by.
 ALIASES = {"market": "asset_type", "mode": "download_mode", "exchange": "exchange_id"}
@@ -92,7 +95,12 @@ def resolve(
 
 @dataclass(frozen=True)
 class DatasetSummary:
-    """What the ledger says a dataset holds."""
+    """What a dataset holds: for candles from the gap ledger, for funding from its month files.
+
+    `days` counts (symbol, UTC day) pairs with data; `months` counts the month files of a
+    funding dataset (None for candles, whose files are days); `rows` of a funding dataset are
+    its settlements.
+    """
 
     signature: DatasetSignature
     url: str
@@ -101,6 +109,11 @@ class DatasetSummary:
     last_day: dt.date | None
     rows: int
     days: int
+    months: int | None = None
+
+    @property
+    def is_funding(self) -> bool:
+        return self.signature.data_type == "funding_rate"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,15 +124,21 @@ class DatasetSummary:
             "last_day": self.last_day.isoformat() if self.last_day else None,
             "rows": self.rows,
             "days": self.days,
+            "months": self.months,
         }
 
 
 def summarize(location: DatasetLocation) -> list[DatasetSummary]:
-    """One summary per dataset of the lake at `location`, read from the ledgers only."""
+    """One summary per dataset of the lake at `location`: from the ledgers, and for funding
+    datasets (which have none) from their month files."""
     fs, base = location.filesystem()
     out = []
     for signature in find_datasets(fs, base):
         root = posixpath.join(base, signature.relative_path())
+        url = join_url(location.url, signature.relative_path())
+        if signature.data_type == "funding_rate":
+            out.append(_funding_summary(fs, root, signature, url))
+            continue
         ledger = Ledger(fs, root)
         days: list[dt.date] = []
         rows = 0
@@ -131,7 +150,7 @@ def summarize(location: DatasetLocation) -> list[DatasetSummary]:
         out.append(
             DatasetSummary(
                 signature,
-                join_url(location.url, signature.relative_path()),
+                url,
                 tuple(symbols),
                 min(days) if days else None,
                 max(days) if days else None,
@@ -140,6 +159,32 @@ def summarize(location: DatasetLocation) -> list[DatasetSummary]:
             )
         )
     return out
+
+
+def _funding_summary(fs: FileSystem, root: str, signature: DatasetSignature, url: str) -> DatasetSummary:
+    """A funding dataset has no ledger: its month files say what it holds (one small
+    column each, read a few at a time since on S3 each is a request)."""
+    files = month_files(fs, root)
+    with ThreadPoolExecutor(max_workers=_READERS) as pool:
+        times = list(pool.map(lambda f: settlement_times(fs, f[3]), files))
+    days = {
+        (symbol, from_ms(ms).date()) for (symbol, *_), month in zip(files, times, strict=True) for ms in month
+    }
+    covered = [day for _, day in days]
+    return DatasetSummary(
+        signature,
+        url,
+        tuple(sorted({symbol for symbol, *_ in files})),
+        min(covered) if covered else None,
+        max(covered) if covered else None,
+        sum(map(len, times)),
+        len(days),
+        len(files),
+    )
+
+
+# Month files read at once by `ls` (each is one request on S3).
+_READERS = 8
 
 
 def _dirs(fs: FileSystem, path: str, *, hidden: bool = False) -> list[str]:

@@ -29,7 +29,13 @@ import pyarrow.parquet as pq
 from candlelake.lake import layout
 from candlelake.lake.guard import partition_lock
 from candlelake.lake.schema import COMPRESSION, META_KEY, PARTITION_SCHEMA
-from candlelake.lake.storage import DatasetLocation, arrow_filesystem, ensure_writable, write_atomic
+from candlelake.lake.storage import (
+    DatasetLocation,
+    FileSystem,
+    arrow_filesystem,
+    ensure_writable,
+    write_atomic,
+)
 from candlelake.markets import check_symbol
 from candlelake.timeutil import MINUTE_MS, Window
 from candlelake.validate.funding import FUNDING_SCHEMA, settlements, to_table
@@ -186,18 +192,11 @@ def read_funding(
     fs, root = location.filesystem()
     low = (0, 0) if start_ms is None else _month_of(start_ms)
     high = (10_000, 13) if end_ms is None else _month_of(end_ms)
-    files = []
-    # A month file per symbol and month: few enough to find with one glob.
-    for path in sorted(fs.glob(posixpath.join(root, "currency_pair=*/year=*/month=*/*.parquet"))):
-        relative = posixpath.relpath(path, root)
-        if layout.is_hidden(relative):
-            continue
-        try:
-            symbol, year, month = layout.parse_partition_dir(posixpath.dirname(relative))
-        except ValueError:
-            continue
-        if (symbols is None or symbol in symbols) and low <= (year, month) <= high:
-            files.append(path)
+    files = [
+        path
+        for symbol, year, month, path in month_files(fs, root)
+        if (symbols is None or symbol in symbols) and low <= (year, month) <= high
+    ]
     selected = [
         c for c in _READ_SCHEMA.names if columns is None or c in {"timestamp", "currency_pair", *columns}
     ]
@@ -220,6 +219,28 @@ def read_funding(
             condition = part if condition is None else condition & part
     table = dataset.to_table(columns=selected, filter=condition)
     return table.sort_by([("currency_pair", "ascending"), ("timestamp", "ascending")])
+
+
+def month_files(fs: FileSystem, root: str) -> list[tuple[str, int, int, str]]:
+    """`(symbol, year, month, path)` of every month file of the dataset at `root`, by path."""
+    found = []
+    # A month file per symbol and month: few enough to find with one glob.
+    for path in sorted(fs.glob(posixpath.join(root, "currency_pair=*/year=*/month=*/*.parquet"))):
+        relative = posixpath.relpath(path, root)
+        if layout.is_hidden(relative):
+            continue
+        try:
+            symbol, year, month = layout.parse_partition_dir(posixpath.dirname(relative))
+        except ValueError:
+            continue
+        found.append((symbol, year, month, path))
+    return found
+
+
+def settlement_times(fs: FileSystem, path: str) -> list[int]:
+    """The settlement times (ms) stored in one month file."""
+    with fs.open(path, "rb") as handle:
+        return [int(t) for t in pq.read_table(handle, columns=["timestamp"]).column("timestamp").to_pylist()]
 
 
 def _month_of(ms: int) -> tuple[int, int]:
