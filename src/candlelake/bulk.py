@@ -37,6 +37,7 @@ from candlelake.markets import (
     parse_period,
     parse_vendor,
 )
+from candlelake.signature import DatasetSignature
 
 PQ_SAVE_MODES = ("append", "list_and_merge")
 DATA_FORMATS = ("parquet",)
@@ -132,6 +133,21 @@ class BulkRequest:
                 f"--interval {self.interval} does not apply to --data_type funding_rate: "
                 "settlements are stored as published, not as bars"
             )
+
+    def signature(self) -> DatasetSignature:
+        """The dataset this request writes; `DatasetSignature.validate` checks its tokens."""
+        return DatasetSignature(
+            download_mode=self.download_mode,
+            downloading_entity=self.downloading_entity,
+            action_tag=self.action_tag,
+            data_format=self.data_format,
+            data_type=self.data_type,
+            asset_type=self.contract_type,
+            universe=self.universe,
+            vendor=self.vendor,
+            exchange_id=self.exchange_id,
+            version=self.version,
+        )
 
     def to_argv(self, literal: Callable[[str], str] = str) -> list[str]:
         """The arguments after `download-bulk`, an argv list (never a shell string).

@@ -10,28 +10,15 @@ from __future__ import annotations
 
 from airflow.sdk import Asset
 
-from candlelake.airflow.settings import Job, Stage, StageSettings, action_tag_for
-from candlelake.signature import DatasetSignature, universe_token
+from candlelake.airflow.command import WindowArgs, bulk_request
+from candlelake.airflow.settings import Job, Stage, StageSettings
 
 ASSET_SCHEME = "x-candlelake"  # Airflow leaves `x-` schemes to users
 
 
 def job_signature(settings: StageSettings, job: Job) -> str:
     """The dotted signature of the dataset a job writes."""
-    return str(
-        DatasetSignature(
-            download_mode=settings.download_mode,
-            downloading_entity=settings.downloading_entity,
-            action_tag=action_tag_for(job, settings.action_tag),
-            data_format=settings.data_format,
-            data_type=job.data_type,
-            asset_type=job.contract,
-            universe=universe_token(job.universe),
-            vendor=job.vendor,
-            exchange_id=job.exchange,
-            version=settings.version or "v1_0_0",
-        )
-    )
+    return str(bulk_request(job, WindowArgs.from_logical_date(), settings).signature())
 
 
 def dataset_asset(stage: Stage, settings: StageSettings, job: Job) -> Asset:

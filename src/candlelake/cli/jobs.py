@@ -13,7 +13,6 @@ from candlelake.lake.storage import ENDPOINT_ENV
 from candlelake.markets import Exchange, Market, Vendor, check_exchange_market, check_symbol
 from candlelake.plan.archive import ENV_ARCHIVE_URL
 from candlelake.settings import RestSettings, check_base_url
-from candlelake.signature import DatasetSignature, universe_token
 from candlelake.timeutil import MINUTE_MS, Window, day_window, parse_date, parse_timestamp, to_ms
 
 
@@ -26,20 +25,9 @@ def bulk_job(request: BulkRequest) -> DownloadJob:
         raise UsageError(
             f"--start_timestamp {request.start_timestamp} is after --end_timestamp {request.end_timestamp}"
         )
-    tokens = (
-        request.download_mode,
-        request.downloading_entity,
-        request.action_tag,
-        request.data_format,
-        request.data_type,
-        request.contract_type,
-        universe_token(request.universe),
-        request.vendor,
-        request.exchange_id,
-        request.version,
-    )
     check_exchange_market(request.exchange_id, request.contract_type, request.vendor)
-    signature = DatasetSignature.parse(".".join(tokens))
+    signature = request.signature()
+    signature.validate()
     symbols = resolve_symbols(
         request.universe, request.exchange_id, request.vendor, request.universe_part, request.contract_type
     )
