@@ -11,7 +11,8 @@ from fsspec.implementations.local import LocalFileSystem
 
 from candlelake.errors import UsageError
 from candlelake.lake import DatasetLocation, LakeWriter, ensure_writable
-from candlelake.lake.storage import LocalFiles, join_url, normalize_url, open_filesystem
+from candlelake.lake.local_files import LocalFiles
+from candlelake.lake.storage import join_url, normalize_url, open_filesystem
 
 
 def all_paths(root: Path) -> list[str]:

@@ -1,4 +1,7 @@
-"""Many local files made durable together: their data flushed once, then renamed into place.
+"""How bytes land in the lake: whole, atomically, and (locally) durably.
+
+`write_atomic` writes one file (local disk or object store). `stage` and `commit` write many
+local files made durable together: their data flushed once, then renamed into place.
 
 `write_atomic` pays an fsync per file, and on ext4 each one is a journal commit: about 0.5 ms
 of a day file's write, most of the kernel time of an archive ingest. A month of day files in
@@ -16,7 +19,7 @@ import functools
 import os
 from collections.abc import Callable, Sequence
 
-from candlelake.lake.storage import sync_directory
+from candlelake.lake.storage import FileSystem, is_local
 
 
 def stage(temp_path: str, data: bytes) -> None:
@@ -89,3 +92,52 @@ def _syncfs() -> Callable[[int], int] | None:
     except (OSError, AttributeError):
         return None
     return function
+
+
+def write_atomic(
+    fs: FileSystem,
+    path: str,
+    data: bytes,
+    *,
+    temp_path: str,
+    durable: bool = True,
+    sync_dir: bool = True,
+) -> None:
+    """Make `path` hold exactly `data`, with no moment at which a reader sees a partial file.
+
+    Local: write `temp_path` (same directory), fsync, then `os.replace`, which is atomic on
+    POSIX. Object stores: one PUT of the finished bytes (a completed multipart upload above
+    100 MB), and an object only becomes visible once complete; `temp_path` is unused.
+    `durable=False` skips the two fsyncs (still atomic for readers, but a power cut may lose
+    the file or bring back its old version): only for caches that can be rebuilt.
+    `sync_dir=False` leaves the directory's fsync to the caller (`sync_directory`), which
+    makes it once for many files.
+    """
+    if not is_local(fs):
+        fs.pipe_file(path, data)
+        return
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    try:
+        with open(temp_path, "wb") as handle:
+            handle.write(data)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(temp_path, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_path)
+        raise
+    if durable and sync_dir:
+        sync_directory(directory)
+
+
+def sync_directory(directory: str) -> None:
+    """Persist the renames made in a local `directory`, so a power cut cannot undo them."""
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)

@@ -5,7 +5,7 @@
 A month holds 90 settlements at 8 h (up to 744 at 1 h), so a file per month — the
 archive's own unit (`BTCUSDT-fundingRate-2026-04.zip`) — keeps files few and whole. A write
 merges with the stored month (one row per settlement minute; the new rows win) under the
-partition lock locally; on S3 the PUT is a whole object (lake/storage.py `write_atomic`).
+partition lock locally; on S3 the PUT is a whole object (lake/durable.py `write_atomic`).
 The footer (`candlelake` key) records the month's source, rows, the part of the month the
 downloads covered (`window_start_ms`/`window_end_ms`) and every missing settlement with its
 reason: there is no gap ledger for funding, so `candlelake qa` reads these footers.
@@ -27,6 +27,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from candlelake.lake import layout
+from candlelake.lake.durable import write_atomic
 from candlelake.lake.guard import partition_lock
 from candlelake.lake.schema import COMPRESSION, META_KEY, PARTITION_SCHEMA
 from candlelake.lake.storage import (
@@ -34,7 +35,6 @@ from candlelake.lake.storage import (
     FileSystem,
     arrow_filesystem,
     ensure_writable,
-    write_atomic,
 )
 from candlelake.markets import check_symbol
 from candlelake.timeutil import MINUTE_MS, Window

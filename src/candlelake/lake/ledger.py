@@ -36,10 +36,11 @@ import pyarrow as pa
 
 from candlelake.bars import MINUTE_GRID, BarGrid
 from candlelake.lake import layout
+from candlelake.lake.durable import write_atomic
 from candlelake.lake.guard import sweep_temp_files
 from candlelake.lake.listing import list_names
 from candlelake.lake.schema import DayMeta
-from candlelake.lake.storage import FileSystem, is_local, write_atomic
+from candlelake.lake.storage import FileSystem, is_local
 from candlelake.validate.checks import Finding, check_rows
 
 log = logging.getLogger(__name__)

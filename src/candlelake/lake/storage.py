@@ -14,16 +14,16 @@ import glob
 import logging
 import os
 import posixpath
-import stat
 import tempfile
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Final, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 from candlelake.envvars import env_number
 from candlelake.errors import StorageUnreachable, UsageError
+from candlelake.lake.local_files import LocalFiles
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -40,95 +40,6 @@ S3_TIMEOUTS: Final = {
 }
 S3_ATTEMPTS: Final = ("CANDLELAKE_S3_ATTEMPTS", 3)
 PROBE_PREFIX: Final = ".candlelake-probe-"
-
-
-class LocalFiles:
-    """The local filesystem behind fsspec's interface, without importing fsspec.
-
-    fsspec and what it pulls in (importlib.metadata with an entry-point scan, zipfile,
-    configparser) cost a process about 0.1 s at start-up, which every local download paid.
-    The calls a download makes are answered here exactly as fsspec's LocalFileSystem answers
-    them; any other (glob, find, rm, ...) goes to a LocalFileSystem made on first use.
-    Local writes never go through either: see `write_atomic`.
-    """
-
-    protocol: Final = ("file", "local")
-
-    def info(self, path: str) -> dict[str, Any]:
-        out = os.stat(path)
-        kind = "directory" if stat.S_ISDIR(out.st_mode) else "file" if stat.S_ISREG(out.st_mode) else "other"
-        return {"name": path, "size": out.st_size, "type": kind}
-
-    def ls(self, path: str, detail: bool = False) -> list[Any]:
-        here = self.info(path)
-        if here["type"] != "directory":
-            return [here if detail else path]
-        entries: list[Any] = []
-        with os.scandir(path) as found:
-            for entry in found:
-                if not detail:  # names only, no stat: as fsspec
-                    entries.append(entry.path)
-                    continue
-                try:
-                    size = entry.stat(follow_symlinks=False).st_size
-                except FileNotFoundError:  # gone since the scan
-                    continue
-                if entry.is_symlink():  # as fsspec: "other", with its target's size
-                    try:
-                        size = entry.stat().st_size
-                    except OSError:
-                        size = 0
-                kind = "other"
-                if entry.is_dir(follow_symlinks=False):
-                    kind = "directory"
-                elif entry.is_file(follow_symlinks=False):
-                    kind = "file"
-                entries.append({"name": entry.path, "size": size, "type": kind})
-        return entries
-
-    def open(self, path: str, mode: str = "rb") -> BinaryIO:
-        if mode != "rb":
-            return self._fsspec().open(path, mode)  # type: ignore[no-any-return]
-        return open(path, "rb")
-
-    def cat_file(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if start is not None:
-                handle.seek(start if start >= 0 else max(0, size + start))
-            if end is None:
-                return handle.read()
-            return handle.read((end if end >= 0 else size + end) - handle.tell())
-
-    def cat_ranges(
-        self,
-        paths: Sequence[str],
-        starts: Sequence[int | None],
-        ends: Sequence[int | None],
-        on_error: str = "return",
-    ) -> list[bytes | Exception]:
-        out: list[bytes | Exception] = []
-        for path, start, end in zip(paths, starts, ends, strict=True):
-            try:
-                out.append(self.cat_file(path, start, end))
-            except Exception as exc:
-                if on_error != "return":
-                    raise
-                out.append(exc)
-        return out
-
-    def _fsspec(self) -> Any:
-        fs = self.__dict__.get("_full")
-        if fs is None:
-            from fsspec.implementations.local import LocalFileSystem
-
-            fs = self.__dict__["_full"] = LocalFileSystem()
-        return fs
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):  # copy and pickle probe for these; fsspec is not needed
-            raise AttributeError(name)
-        return getattr(self._fsspec(), name)
 
 
 # What the lake's functions take: a local filesystem or any fsspec one (s3fs, memory).
@@ -305,55 +216,6 @@ def url_of(fs: FileSystem, path: str) -> str:
     if is_local(fs):
         return path
     return fs.unstrip_protocol(path)
-
-
-def write_atomic(
-    fs: FileSystem,
-    path: str,
-    data: bytes,
-    *,
-    temp_path: str,
-    durable: bool = True,
-    sync_dir: bool = True,
-) -> None:
-    """Make `path` hold exactly `data`, with no moment at which a reader sees a partial file.
-
-    Local: write `temp_path` (same directory), fsync, then `os.replace`, which is atomic on
-    POSIX. Object stores: one PUT of the finished bytes (a completed multipart upload above
-    100 MB), and an object only becomes visible once complete; `temp_path` is unused.
-    `durable=False` skips the two fsyncs (still atomic for readers, but a power cut may lose
-    the file or bring back its old version): only for caches that can be rebuilt.
-    `sync_dir=False` leaves the directory's fsync to the caller (`sync_directory`), which
-    makes it once for many files.
-    """
-    if not is_local(fs):
-        fs.pipe_file(path, data)
-        return
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    try:
-        with open(temp_path, "wb") as handle:
-            handle.write(data)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(temp_path, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp_path)
-        raise
-    if durable and sync_dir:
-        sync_directory(directory)
-
-
-def sync_directory(directory: str) -> None:
-    """Persist the renames made in a local `directory`, so a power cut cannot undo them."""
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 def ensure_writable(location: DatasetLocation) -> None:
