@@ -9,7 +9,6 @@ row per minute (see `candlelake.lake.foreign`).
 from __future__ import annotations
 
 import datetime as dt
-import posixpath
 from collections.abc import Sequence
 from typing import Literal, overload
 
@@ -19,12 +18,11 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from candlelake.errors import UsageError
-from candlelake.lake import layout
 from candlelake.lake.catalog import resolve
 from candlelake.lake.foreign import is_foreign, one_row_per_minute
 from candlelake.lake.funding import read_funding
 from candlelake.lake.integrity import OnError, drop_repeats, readable_files
-from candlelake.lake.listing import list_names
+from candlelake.lake.listing import select_files
 from candlelake.lake.resample import resample
 from candlelake.lake.schema import PARTITION_SCHEMA, lake_schema
 from candlelake.lake.storage import DatasetLocation, FileSystem, arrow_filesystem
@@ -156,68 +154,6 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
     index = pd.to_datetime(frame["timestamp"].to_numpy(), unit="ms", utc=True).as_unit("ns")
     frame.index = pd.DatetimeIndex(index, name="timestamp")
     return frame
-
-
-def select_files(
-    fs: FileSystem,
-    root: str,
-    symbols: Sequence[str] | None,
-    start_ms: int | None,
-    end_ms: int | None,
-) -> list[str]:
-    """The files a read can need, found by listing only the partitions in range."""
-    first_day = None if start_ms is None else from_ms(start_ms).date()
-    last_day = None if end_ms is None else from_ms(end_ms).date()
-    if symbols is None:
-        symbols = sorted(
-            value
-            for name in _list(fs, root, "directory")
-            if (value := layout.parse_segment(posixpath.basename(name), "currency_pair"))
-        )
-    files: list[str] = []
-    for symbol in symbols:
-        symbol_dir = posixpath.join(root, layout.segment("currency_pair", symbol))
-        for month_dir in _month_dirs(fs, symbol_dir, first_day, last_day):
-            for path in _list(fs, month_dir, "file"):
-                span = layout.file_days(posixpath.basename(path))
-                # Day and month files are pruned by name; other (upstream) files by their month only.
-                if span is not None and (
-                    (first_day is not None and span[1] < first_day)
-                    or (last_day is not None and span[0] > last_day)
-                ):
-                    continue
-                files.append(path)
-    return files
-
-
-def _month_dirs(fs: FileSystem, symbol_dir: str, first: dt.date | None, last: dt.date | None) -> list[str]:
-    if first is not None and last is not None:
-        # A bounded range names its partitions: no need to list years and months.
-        return [
-            posixpath.join(symbol_dir, layout.segment("year", y), layout.segment("month", m))
-            for y, m in layout.months_between(first, last)
-        ]
-    low = (first.year, first.month) if first else (0, 0)
-    high = (last.year, last.month) if last else (10_000, 13)
-    found = []
-    for year_dir in _list(fs, symbol_dir, "directory"):
-        year = _int_segment(year_dir, "year")
-        if year is None or not low[0] <= year <= high[0]:
-            continue
-        for month_dir in _list(fs, year_dir, "directory"):
-            month = _int_segment(month_dir, "month")
-            if month is not None and low <= (year, month) <= high:
-                found.append(month_dir)
-    return sorted(found)
-
-
-def _int_segment(path: str, key: str) -> int | None:
-    value = layout.parse_segment(posixpath.basename(path.rstrip("/")), key)
-    return int(value) if value is not None and value.isdigit() else None
-
-
-def _list(fs: FileSystem, directory: str, kind: Literal["file", "directory"]) -> list[str]:
-    return list_names(fs, directory, kind)
 
 
 def _scan(
