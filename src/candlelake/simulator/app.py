@@ -14,13 +14,14 @@ from aiohttp import web
 from candlelake.simulator import funding
 from candlelake.simulator.archive import Archive, parse_key
 from candlelake.simulator.clock import Clock
+from candlelake.simulator.coinm import COIN_MARKET, index_source
 from candlelake.simulator.config import SimConfig
 from candlelake.simulator.derivatives import binance_options
 from candlelake.simulator.faults import Fault, FaultPlan, error_body
 from candlelake.simulator.intervals import FUTURES_INTERVALS, SPOT_INTERVALS
 from candlelake.simulator.klines import KlineService
 from candlelake.simulator.market import Market
-from candlelake.simulator.prices import KINDS, PRICE_KINDS, TRADE_KLINES
+from candlelake.simulator.prices import INDEX, KINDS, PRICE_KINDS, TRADE_KLINES
 from candlelake.simulator.ratelimit import RateLimiter, Verdict, futures_weight, spot_weight
 from candlelake.simulator.requests import client as _client
 from candlelake.simulator.requests import identity as _identity
@@ -184,11 +185,16 @@ def _visible(state: SimState, market: str, symbol: str, now: int) -> Symbol:
 def klines_body(state: SimState, market: str, params: dict[str, str], endpoint: str = TRADE_KLINES) -> bytes:
     """Validate like Binance and answer the JSON body of a klines (or price klines) request."""
     service = state.price_klines.get(endpoint, state.klines)
-    # indexPriceKlines names the underlying `pair`; the simulator's pair of a perpetual is its symbol.
-    name = "pair" if endpoint == "indexPriceKlines" else "symbol"
+    # indexPriceKlines names the underlying `pair`: a USD-M pair is its perpetual's id
+    # (BTCUSDT), a COIN-M pair is shared by the pair's contracts (BTCUSD, never BTCUSD_PERP).
+    name = "pair" if endpoint == INDEX else "symbol"
     symbol = params.get(name)
     if not symbol:
         raise _mandatory(name)
+    if endpoint == INDEX and market == COIN_MARKET:
+        if "_" in symbol:
+            raise ApiError(-1121, "Invalid symbol.")
+        symbol = index_source(market, symbol)
     interval = params.get("interval")
     if not interval:
         raise _mandatory("interval")
@@ -219,8 +225,9 @@ def klines_body(state: SimState, market: str, params: dict[str, str], endpoint: 
     return body
 
 
-def funding_body(state: SimState, params: dict[str, str]) -> list[dict[str, object]]:
-    """`GET /fapi/v1/fundingRate`: startTime and endTime inclusive, limit default 100, max 1000."""
+def funding_body(state: SimState, market: str, params: dict[str, str]) -> list[dict[str, object]]:
+    """`GET /fapi/v1/fundingRate` or `/dapi/v1/fundingRate`: startTime and endTime inclusive,
+    limit default 100, max 1000; `[]` for a COIN-M delivery contract (funding.settlements)."""
     symbol = params.get("symbol")
     if not symbol:
         raise _mandatory("symbol")
@@ -230,7 +237,7 @@ def funding_body(state: SimState, params: dict[str, str]) -> list[dict[str, obje
         raise _invalid("limit")
     limit = min(limit, 1000)
     now = state.clock.now_ms()
-    sym = _visible(state, "futures", symbol, now)
+    sym = _visible(state, market, symbol, now)
     hi = now if end is None else min(end, now)
     if start is not None and start > hi:
         return []
@@ -417,7 +424,7 @@ async def _dispatch(
 ) -> web.StreamResponse:
     """Route an admitted API request, applying fault injection around the handler."""
     routes = {"ping", "time", "exchangeInfo", "klines"} if budget in BUDGET_MARKET else {"exchangeInfo"}
-    if budget == "futures":
+    if budget in ("futures", COIN_MARKET):
         routes |= {*PRICE_KINDS, "fundingRate"}
     if request.method != "GET" or endpoint not in routes:
         return web.Response(status=404)
@@ -440,7 +447,7 @@ async def _dispatch(
         elif endpoint == "exchangeInfo":
             resp = _json(exchange_info(state, budget, params))
         elif endpoint == "fundingRate":
-            resp = _json(funding_body(state, params))
+            resp = _json(funding_body(state, BUDGET_MARKET[budget], params))
         else:
             body = klines_body(state, budget, params, endpoint)
             resp = web.Response(body=body, content_type="application/json")

@@ -20,11 +20,12 @@ from xml.sax.saxutils import escape
 import numpy as np
 
 from candlelake.simulator import funding
+from candlelake.simulator.coinm import COIN_MARKET, index_source
 from candlelake.simulator.encode import csv_bytes
 from candlelake.simulator.intervals import MINUTES, MONDAY_MINUTE
 from candlelake.simulator.klines import ByteLRU
 from candlelake.simulator.market import MINUTE_MS, Market, aggregate, day_str
-from candlelake.simulator.prices import KINDS, TRADE_KLINES, derive
+from candlelake.simulator.prices import INDEX, KINDS, TRADE_KLINES, derive
 from candlelake.simulator.seconds import SECOND_MS, split_minutes
 from candlelake.simulator.symbols import Symbol, matches
 
@@ -57,8 +58,8 @@ _KEY_RE = re.compile(
     r"\.zip(?P<checksum>\.CHECKSUM)?$"
 )
 _FUNDING_KEY_RE = re.compile(
-    r"^data/futures/um/monthly/fundingRate/(?P<symbol>[A-Z0-9_]+)/(?P=symbol)-fundingRate-(?P<date>\d{4}-\d{2})"
-    r"\.zip(?P<checksum>\.CHECKSUM)?$"
+    r"^data/(?P<mdir>futures/um|futures/cm)/monthly/fundingRate/(?P<symbol>[A-Z0-9_]+)/"
+    r"(?P=symbol)-fundingRate-(?P<date>\d{4}-\d{2})\.zip(?P<checksum>\.CHECKSUM)?$"
 )
 FUNDING = "fundingRate"
 REAL_ZIPS = {
@@ -94,7 +95,7 @@ class FileRef:
     @property
     def key(self) -> str:
         if self.kind == FUNDING:
-            return f"data/futures/um/monthly/{FUNDING}/{self.symbol}/{self.name}"
+            return f"data/{MARKET_DIRS[self.market]}/monthly/{FUNDING}/{self.symbol}/{self.name}"
         return (
             f"data/{MARKET_DIRS[self.market]}/{self.period}/{self.kind}/{self.symbol}/{self.interval}/"
             + self.name
@@ -130,16 +131,15 @@ def parse_key(key: str) -> tuple[FileRef, bool] | None:
     """An archive path -> (file, is_checksum), or None if it is not a kline file path."""
     funding = _FUNDING_KEY_RE.match(key)
     if funding is not None:
-        return FileRef("futures", "monthly", funding["symbol"], "", funding["date"], FUNDING), bool(
-            funding["checksum"]
-        )
+        market = _DIR_MARKETS[funding["mdir"]]
+        ref = FileRef(market, "monthly", funding["symbol"], "", funding["date"], FUNDING)
+        return ref, bool(funding["checksum"])
     m = _KEY_RE.match(key)
     if m is None:
         return None
     market = _DIR_MARKETS[m["mdir"]]
     date = m["date"]
-    # COIN-M is served as trade klines only (candlelake downloads no other COIN-M series yet).
-    if (m["period"] == "daily") != (len(date) == 10) or (market != "futures" and m["kind"] != TRADE_KLINES):
+    if (m["period"] == "daily") != (len(date) == 10) or (market == "spot" and m["kind"] != TRADE_KLINES):
         return None
     return FileRef(market, m["period"], m["symbol"], m["interval"], date, m["kind"]), bool(m["checksum"])
 
@@ -178,9 +178,18 @@ class Archive:
         )
         return end * MINUTE_MS + int(hours * 3_600_000)
 
+    def series(self, ref: FileRef) -> Symbol | None:
+        """The symbol whose candles the file holds: a COIN-M index file is named by its pair
+        (`indexPriceKlines/BTCUSD/`), never by a contract."""
+        if ref.market == COIN_MARKET and ref.kind == INDEX:
+            if "_" in ref.symbol:
+                return None
+            return self.market.symbols.get(ref.market, index_source(ref.market, ref.symbol))
+        return self.market.symbols.get(ref.market, ref.symbol)
+
     def exists(self, ref: FileRef, now_ms: int) -> bool:
         """Published by now, not configured missing, and with at least one candle."""
-        sym = self.market.symbols.get(ref.market, ref.symbol)
+        sym = self.series(ref)
         if sym is None or (ref.interval not in ARCHIVE_INTERVALS and ref.kind != FUNDING):
             return False
         if ref.period == "daily" and ref.interval in MONTHLY_ONLY_INTERVALS:
@@ -206,7 +215,7 @@ class Archive:
 
     def csv_for(self, ref: FileRef) -> bytes:
         """The CSV member: exactly the REST candles of the period, in Binance's file format."""
-        sym = self.market.symbols.get(ref.market, ref.symbol)
+        sym = self.series(ref)
         assert sym is not None
         start, end = ref.span_minutes()
         if ref.kind == FUNDING:
@@ -324,17 +333,18 @@ class Archive:
             return [f"{path}daily/", f"{path}monthly/"], []
         if rest[0] not in ("daily", "monthly"):
             return [], []
-        kinds = KINDS if market == "futures" else (TRADE_KLINES,)
+        kinds = KINDS if market != "spot" else (TRADE_KLINES,)
         if len(rest) == 1:
             return [f"{path}{kind}/" for kind in sorted(kinds)], []
         if rest[1] not in kinds:
             return [], []
         if len(rest) == 2:
-            syms = sorted(
-                s.symbol for s in self.market.symbols.market_symbols(market) if s.is_visible(now_ms)
-            )
-            return [f"{path}{s}/" for s in syms], []
-        sym = self.market.symbols.get(market, rest[2])
+            visible = [s for s in self.market.symbols.market_symbols(market) if s.is_visible(now_ms)]
+            names = {s.symbol for s in visible}
+            if market == COIN_MARKET and rest[1] == INDEX:  # index folders are pairs
+                names = {n.split("_", 1)[0] for n in names if n.endswith("_PERP")}
+            return [f"{path}{s}/" for s in sorted(names)], []
+        sym = self.series(FileRef(market, rest[0], rest[2], "", "", rest[1]))
         if sym is None or not sym.is_visible(now_ms):
             return [], []
         if len(rest) == 3:
@@ -342,7 +352,7 @@ class Archive:
         if len(rest) == 4 and rest[3] in ARCHIVE_INTERVALS:
             keys: list[str] = []
             for date in self._dates(sym, rest[0], now_ms):
-                ref = FileRef(market, rest[0], sym.symbol, rest[3], date, rest[1])
+                ref = FileRef(market, rest[0], rest[2], rest[3], date, rest[1])
                 if self.exists(ref, now_ms):
                     keys += [ref.key, ref.key + ".CHECKSUM"]
             return [], keys

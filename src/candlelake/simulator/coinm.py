@@ -2,7 +2,9 @@
 
 The contracts come from the same truth family as every other symbol (market.py); only their
 names, exchangeInfo entries and the contract lifecycle are COIN-M's own. A delivery contract
-trades from its listing to its `deliveryDate` and has no candle from that time on.
+trades from its listing to its `deliveryDate` and has no candle from that time on. Mark and
+premium-index klines are the contract's own (prices.py); the index belongs to the pair
+(`BTCUSD`), derived from the pair's perpetual; only perpetuals settle funding (funding.py).
 """
 
 from __future__ import annotations
@@ -100,3 +102,18 @@ def coin_entry(entry: dict[str, Any], status: str, listed_ms: int, delivery_ms: 
     out["onboardDate"] = listed_ms
     out["deliveryDate"] = delivery_ms if delivery_ms is not None else PERPETUAL_DELIVERY_MS
     return out
+
+
+def index_source(market: str, name: str) -> str:
+    """The symbol whose candles the index of `name` (a pair or a contract) derives from.
+
+    Binance keys index prices by pair (`/dapi/v1/indexPriceKlines?pair=BTCUSD`, archive folder
+    `indexPriceKlines/BTCUSD/`): every COIN-M contract of a pair shares one index, which the
+    simulator derives from the pair's perpetual. A USD-M pair is its perpetual's own id.
+    """
+    return name.split("_", 1)[0] + "_PERP" if market == COIN_MARKET else name
+
+
+def settles_funding(market: str, symbol: str) -> bool:
+    """Only perpetuals settle funding: Binance answers `[]` for a COIN-M delivery contract."""
+    return market != COIN_MARKET or symbol.endswith("_PERP")

@@ -111,7 +111,7 @@ class SimConfig:
 
     # --- funding (USD-M perpetuals, simulator/funding.py) -----------------------------
     funding_4h_from: str = "2024-06-01T00:00:00Z"  # settlements every 8 h before, every 4 h from then
-    missing_funding: tuple[str, ...] = ()  # fnmatch "futures:SYMBOL:YYYY-MM-DDTHH" settlements not published
+    missing_funding: tuple[str, ...] = ()  # fnmatch "MARKET:SYMBOL:YYYY-MM-DDTHH" settlements not published
 
     # --- caches -------------------------------------------------------------------------
     rest_cache_mb: int = 128

@@ -1,10 +1,11 @@
-"""Funding settlements of the USD-M perpetuals: a pure, deterministic truth function.
+"""Funding settlements of the USD-M and COIN-M perpetuals: a pure, deterministic truth function.
 
 Every 8 h on the UTC grid (00:00, 08:00, 16:00) until `funding_4h_from`, every 4 h from
 then, from the symbol's listing to its delisting. Each settlement is published a few ms
 after its nominal time (0-5 ms, as in the real archive's `1775088000003`) with a rate of
 8 decimals in [-0.0001, 0.0001]; `missing_funding` patterns drop settlements. REST
-`/fapi/v1/fundingRate` and the monthly archive file serve the same rows.
+`/fapi/v1/fundingRate` (`/dapi/v1/fundingRate`) and the monthly archive file serve the same
+rows. A COIN-M delivery contract has none.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from candlelake.simulator.coinm import settles_funding
 from candlelake.simulator.config import SimConfig
 from candlelake.simulator.symbols import Symbol, matches
 
@@ -44,6 +46,8 @@ def _rate(units: int) -> str:
 
 def settlements(cfg: SimConfig, sym: Symbol, start_ms: int, end_ms: int) -> list[Funding]:
     """Published settlements with nominal time in [start_ms, end_ms], oldest first."""
+    if not settles_funding(sym.market, sym.symbol):
+        return []
     switch = _iso_ms(cfg.funding_4h_from)
     lo = max(start_ms, sym.listed_ms)
     hi = end_ms if sym.delisted_ms is None else min(end_ms, sym.delisted_ms - 1)

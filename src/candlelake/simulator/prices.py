@@ -29,7 +29,8 @@ from candlelake.simulator.market import Frame
 from candlelake.simulator.symbols import Symbol
 
 TRADE_KLINES = "klines"
-PRICE_KINDS = ("markPriceKlines", "indexPriceKlines", "premiumIndexKlines")
+INDEX = "indexPriceKlines"
+PRICE_KINDS = ("markPriceKlines", INDEX, "premiumIndexKlines")
 KINDS = (TRADE_KLINES, *PRICE_KINDS)
 PREMIUM_DECIMALS = 8
 _BASIC_DATA = {"markPriceKlines": 60, "indexPriceKlines": 60, "premiumIndexKlines": 12}

@@ -16,10 +16,11 @@ import orjson
 
 from candlelake.simulator import funding as funding_truth
 from candlelake.simulator.clock import Clock
+from candlelake.simulator.coinm import index_source
 from candlelake.simulator.config import SimConfig
 from candlelake.simulator.klines import KlineService
 from candlelake.simulator.market import Market
-from candlelake.simulator.prices import TRADE_KLINES
+from candlelake.simulator.prices import INDEX, TRADE_KLINES
 
 _PAGE = 100_000
 
@@ -42,10 +43,11 @@ def klines(
     """Closed candles with start_ms <= open_time <= end_ms, as the REST API rows.
 
     `kind` names the series as Binance does: `klines` (trades), or for futures
-    `markPriceKlines`, `indexPriceKlines`, `premiumIndexKlines` (simulator/prices.py).
+    `markPriceKlines`, `indexPriceKlines`, `premiumIndexKlines` (simulator/prices.py). The
+    index of a COIN-M contract is its pair's (coinm.index_source).
     """
     service = _service(cfg, kind)
-    sym = service.market.symbols.get(market, symbol)
+    sym = service.market.symbols.get(market, index_source(market, symbol) if kind == INDEX else symbol)
     if sym is None:
         raise KeyError(f"unknown symbol {market}:{symbol}")
     now = Clock(cfg.clock).now_ms()
@@ -86,12 +88,15 @@ def symbols(cfg: SimConfig, market: str) -> list[str]:
     return sorted(s.symbol for s in _service(cfg).market.symbols.market_symbols(market))
 
 
-def funding(cfg: SimConfig, symbol: str, start_ms: int, end_ms: int) -> list[list[Any]]:
-    """USD-M funding settlements with nominal time in [start_ms, end_ms], published by the
-    config clock, as `[time_ms, rate string, interval hours]` (simulator/funding.py)."""
-    sym = _service(cfg).market.symbols.get("futures", symbol)
+def funding(
+    cfg: SimConfig, symbol: str, start_ms: int, end_ms: int, market: str = "futures"
+) -> list[list[Any]]:
+    """Funding settlements of a USD-M (or COIN-M) perpetual with nominal time in [start_ms,
+    end_ms], published by the config clock, as `[time_ms, rate string, interval hours]`
+    (simulator/funding.py)."""
+    sym = _service(cfg).market.symbols.get(market, symbol)
     if sym is None:
-        raise KeyError(f"unknown symbol futures:{symbol}")
+        raise KeyError(f"unknown symbol {market}:{symbol}")
     now = Clock(cfg.clock).now_ms()
     items = funding_truth.settlements(cfg, sym, start_ms, min(end_ms, now))
     return [[f.time_ms, f.rate, f.interval_hours] for f in items if f.time_ms <= now]
