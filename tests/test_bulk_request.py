@@ -134,7 +134,7 @@ def test_the_dag_builds_the_request_the_cli_parses(tmp_path: Path) -> None:
         ),
         (
             ("binance", "binance", "spot", "mark_price", "v7"),
-            "--data_type 'mark_price' exists for futures only, not 'spot'; spot has: ohlcv",
+            "--data_type 'mark_price' exists for futures, coin_futures only, not 'spot'; spot has: ohlcv",
         ),
     ],
 )

@@ -13,6 +13,7 @@ from candlelake.markets import (
     Interval,
     Market,
     Vendor,
+    check_data_type_symbol,
     check_market_interval,
     check_symbol,
     parse_interval,
@@ -51,6 +52,8 @@ class DownloadJob:
 
     def __post_init__(self) -> None:
         check_market_interval(self.market, parse_interval(self.interval), self.exchange_id)
+        for symbol in self.symbols:
+            check_data_type_symbol(self.data_type, symbol)
 
     @property
     def data_type(self) -> DataType:

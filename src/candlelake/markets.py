@@ -50,9 +50,9 @@ PRICE_KLINE_TYPES: tuple[DataType, ...] = ("mark_price", "index_price", "premium
 KLINE_DATA_TYPES: tuple[DataType, ...] = ("ohlcv", *PRICE_KLINE_TYPES)
 # What the engine downloads; a kind joins once its sources and storage are in.
 SUPPORTED_DATA_TYPES: tuple[DataType, ...] = (*KLINE_DATA_TYPES, "funding_rate")
-# Markets whose mark price and funding are downloaded: USD-M only (COIN-M has them at
-# Binance, but candlelake downloads COIN-M klines only for now).
-DERIVATIVE_MARKETS: tuple[Market, ...] = ("futures",)
+# Markets whose mark, index and premium-index klines and funding are downloaded: USD-M
+# (`/fapi/v1`, `data/futures/um`) and COIN-M (`/dapi/v1`, `data/futures/cm`).
+DERIVATIVE_MARKETS: tuple[Market, ...] = ("futures", "coin_futures")
 # Markets downloaded by Binance's own client and archive only (`--vendor binance`).
 BINANCE_ONLY_MARKETS: tuple[Market, ...] = ("coin_futures",)
 
@@ -199,6 +199,17 @@ def check_data_type_market(data_type: DataType, market: Market, exchange: Exchan
         )
 
 
+def check_data_type_symbol(data_type: DataType, symbol: str) -> None:
+    """A usage error for funding on a delivery contract: only perpetuals settle funding, and
+    Binance answers an empty list for delivery symbols (COIN-M Get Funding Rate History)."""
+    if data_type == "funding_rate" and is_delivery_contract(symbol):
+        perpetual = symbol.rsplit("_", 1)[0] + "_PERP"
+        raise UsageError(
+            f"--data_type 'funding_rate' is for perpetuals only: {symbol} is a delivery contract, "
+            f"which settles no funding; use {perpetual}"
+        )
+
+
 def parse_period(value: str | None) -> ArchivePeriod | None:
     """`--download_period`: None (the planner decides), daily or monthly."""
     if value is not None and value not in ARCHIVE_PERIODS:
@@ -222,6 +233,18 @@ def check_symbol(symbol: str, market: Market | None = None) -> str:
     if (market is not None and market != "coin_futures" and not plain) or not (plain or contract):
         raise UsageError(f"bad symbol {symbol!r}; expected BASE_QUOTE in upper case, e.g. BTC_USDT")
     return symbol
+
+
+def is_delivery_contract(symbol: str) -> bool:
+    """`BTC_USD_250627`: a COIN-M contract that delivers on a date (no funding, unlike `_PERP`)."""
+    match = _CONTRACT_RE.fullmatch(symbol)
+    return match is not None and match.group(1) != "PERP"
+
+
+def to_pair_id(symbol: str) -> str:
+    """The pair Binance keys index prices by: `BTC_USD_PERP` and `BTC_USD_250627` -> `BTCUSD`,
+    `BTC_USDT` -> `BTCUSDT`. A contract's id is its pair, `_`, and PERP or the delivery day."""
+    return to_exchange_id(symbol).split("_", 1)[0]
 
 
 def to_exchange_id(symbol: str) -> str:

@@ -13,12 +13,14 @@ from candlelake.markets import (
     Exchange,
     Market,
     check_data_type_market,
+    check_data_type_symbol,
     check_symbol,
     parse_data_type,
     parse_exchange,
     parse_market,
     parse_vendor,
     to_exchange_id,
+    to_pair_id,
 )
 from candlelake.signature import ALLOWED_VALUES
 from candlelake.universe import VENDOR_LISTS
@@ -54,8 +56,13 @@ def test_every_data_type_can_be_named_in_a_signature() -> None:
 @pytest.mark.parametrize(
     ("data_type", "market", "exchange", "message"),
     [
-        ("mark_price", "spot", "binance", "--data_type 'mark_price' exists for futures only, not 'spot'"),
-        ("funding_rate", "spot", "binance", "--data_type 'funding_rate' exists for futures only, not 'spot'"),
+        ("mark_price", "spot", "binance", "--data_type 'mark_price' exists for futures, coin_futures only"),
+        (
+            "funding_rate",
+            "spot",
+            "binance",
+            "--data_type 'funding_rate' exists for futures, coin_futures only, not 'spot'",
+        ),
         (
             "index_price",
             "futures",
@@ -72,19 +79,25 @@ def test_a_derivative_series_is_refused_where_the_exchange_does_not_publish_it(
     assert str(err.value).startswith(message)
 
 
-def test_derivative_series_are_accepted_for_usd_m() -> None:
+@pytest.mark.parametrize("market", ["futures", "coin_futures"])
+def test_derivative_series_are_accepted_for_usd_m_and_coin_m(market: Market) -> None:
     for kind in ("mark_price", "index_price", "premium_index", "funding_rate", "ohlcv"):
-        check_data_type_market(kind, "futures", "binance")
+        check_data_type_market(kind, market, "binance")
 
 
-@pytest.mark.parametrize("kind", ["mark_price", "index_price", "premium_index", "funding_rate"])
-def test_coin_m_has_klines_only_for_now(kind: DataType) -> None:
-    check_data_type_market("ohlcv", "coin_futures", "binance")
-    with pytest.raises(UsageError) as err:
-        check_data_type_market(kind, "coin_futures", "binance")
-    assert str(err.value) == (
-        f"--data_type {kind!r} exists for futures only, not 'coin_futures'; coin_futures has: ohlcv"
-    )
+def test_funding_is_refused_for_a_delivery_contract_only() -> None:
+    for symbol in ("BTC_USD_PERP", "BTC_USDT"):
+        check_data_type_symbol("funding_rate", symbol)
+    check_data_type_symbol("mark_price", "BTC_USD_250627")
+    with pytest.raises(UsageError, match=r"BTC_USD_250627 is a delivery contract.*use BTC_USD_PERP"):
+        check_data_type_symbol("funding_rate", "BTC_USD_250627")
+
+
+@pytest.mark.parametrize(
+    ("symbol", "pair"), [("BTC_USD_PERP", "BTCUSD"), ("BTC_USD_250627", "BTCUSD"), ("ETH_USDT", "ETHUSDT")]
+)
+def test_an_index_is_keyed_by_the_contract_s_pair(symbol: str, pair: str) -> None:
+    assert to_pair_id(symbol) == pair
 
 
 @pytest.mark.parametrize(

@@ -85,8 +85,8 @@ def download_bulk(
         str,
         typer.Option(
             "--data_type",
-            help="ohlcv; futures also mark_price, index_price, premium_index, funding_rate "
-            "(bid_ask, trades: not yet).",
+            help="ohlcv; futures and coin_futures also mark_price, index_price, premium_index, "
+            "funding_rate (bid_ask, trades: not yet).",
         ),
     ],
     contract_type: Annotated[

@@ -1,11 +1,13 @@
 """Funding-rate downloads: per symbol and UTC month, the archive's monthly file, else REST.
 
-A month that has ended is read from `data/futures/um/monthly/fundingRate/SYM/
+A month that has ended is read from `data/futures/{um,cm}/monthly/fundingRate/SYM/
 SYM-fundingRate-YYYY-MM.zip` (checksum-verified); a month not published (404), the current
-month, and every month with `--no_archive` or vendor `ccxt` come from `/fapi/v1/fundingRate`.
-Every settlement due in the window is stored once (lake/funding.py) or reported missing with
-its reason (validate/funding.py). Months are few, so symbols and months run in order; the
-funding pool (500 requests per 5 min) paces REST.
+month, and every month with `--no_archive` or vendor `ccxt` come from `/fapi/v1/fundingRate`
+(USD-M) or `/dapi/v1/fundingRate` (COIN-M perpetuals). Every settlement due in the window is
+stored once (lake/funding.py) or reported missing with its reason (validate/funding.py).
+Months are few, so symbols and months run in order; USD-M's funding pool (500 requests per
+5 min) or COIN-M's request weight (1 per request) paces REST. A COIN-M delivery contract
+settles no funding: its window is excluded with that reason.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from candlelake.timeutil import Window, from_ms, to_ms
 from candlelake.validate.funding import HOUR_MS, missing_settlements, settlements, to_table
 from candlelake.validate.gaps import Gap
 
+NO_FUNDING = "delivery contract: only perpetuals settle funding"
 # REST asks this far before the window so that the first settlement has a predecessor
 # (its interval is the distance to it) and a missing first settlement is seen.
 CONTEXT_MS = 24 * HOUR_MS
@@ -82,7 +85,8 @@ async def download_funding(job: DownloadJob, progress: Progress | None = None) -
         symbols = job_symbols(job, info)
         progress.start(len(symbols) * len(months))
         report.symbols = [SymbolReport(symbol) for symbol in symbols]
-        # Symbols run concurrently (months of one symbol in order); the funding pool paces REST.
+        # Symbols run concurrently (months of one symbol in order); the funding pool or the weight
+        # pool paces REST.
         slots = asyncio.Semaphore(job.concurrency)
 
         async def one_symbol(symbol_report: SymbolReport) -> None:
@@ -92,12 +96,17 @@ async def download_funding(job: DownloadJob, progress: Progress | None = None) -
                 symbol_report.gaps.append(Gap(window.start_ms, window.end_ms, "missing", NOT_ON_EXCHANGE))
                 return
             symbol_report.listed_ms = entry.listed_ms
+            if entry.dated:  # `--universe all` lists delivery contracts too
+                symbol_report.gaps.append(Gap(window.start_ms, window.end_ms, "excluded", NO_FUNDING))
+                for _ in months:
+                    progress.day_done(symbol, 0, weight=_weight(rest), retries=0)
+                return
             async with slots:
                 for part in months:
                     before = symbol_report.rows_written
                     await _month(job, rest, archive, base_url, writer, symbol, part, now_ms, symbol_report)
-                    weight = rest.funding_budget.total_weight
-                    progress.day_done(symbol, symbol_report.rows_written - before, weight=weight, retries=0)
+                    rows = symbol_report.rows_written - before
+                    progress.day_done(symbol, rows, weight=_weight(rest), retries=0)
 
         try:
             await asyncio.gather(*(one_symbol(r) for r in report.symbols))
@@ -109,7 +118,8 @@ async def download_funding(job: DownloadJob, progress: Progress | None = None) -
             task.uncancel()
             report.interrupted = True
             for symbol_report in report.symbols:
-                if symbol_report.listed_ms is None and to_exchange_id(symbol_report.symbol) not in info:
+                entry = info.get(to_exchange_id(symbol_report.symbol))
+                if entry is None or entry.dated:
                     continue
                 for part in months:
                     if from_ms(part.start_ms).date().replace(day=1) not in symbol_report.sources:
@@ -119,13 +129,15 @@ async def download_funding(job: DownloadJob, progress: Progress | None = None) -
             progress.close()
             report.requests, report.retries = rest.stats.requests, rest.stats.retries
             report.rate_limited = rest.stats.rate_limited
-            report.weight = (
-                rest.budget.total_weight if rest.budget else 0
-            ) + rest.funding_budget.total_weight
+            report.weight = _weight(rest)
             if archive is not None:
                 report.archive_files = archive.stats.files
             report.elapsed_s = time.monotonic() - started
     return report
+
+
+def _weight(rest: BinanceRest) -> int:
+    return (rest.budget.total_weight if rest.budget else 0) + rest.funding_budget.total_weight
 
 
 async def _month(

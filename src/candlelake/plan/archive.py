@@ -7,7 +7,10 @@ Layout (binance.md §4.1)::
 (the interval `1M` is spelled `1mo` there)
 
 where `dataset` is `klines`, or for futures `markPriceKlines`, `indexPriceKlines`,
-`premiumIndexKlines` (`BINANCE_DATASETS`).
+`premiumIndexKlines` (`BINANCE_DATASETS`). Index prices belong to a pair, so the index folder
+and file are named by the pair: `BTCUSDT` on USD-M (its perpetual's own id), `BTCUSD` for every
+COIN-M contract of BTC (`futures/cm/daily/indexPriceKlines/BTCUSD/1m/BTCUSD-1m-2025-06-01.zip`,
+as REST's `/dapi/v1/indexPriceKlines?pair=BTCUSD`).
 
 Publication (binance.md §4.4): a daily file appears some hours after its day ends, a
 monthly file days (up to about two weeks) after its month ends. A day that cannot have
@@ -22,7 +25,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import groupby
 
-from candlelake.markets import MONTHLY_PARTITIONED, ArchivePeriod, DataType, Market, to_exchange_id
+from candlelake.markets import (
+    MONTHLY_PARTITIONED,
+    ArchivePeriod,
+    DataType,
+    Market,
+    to_exchange_id,
+    to_pair_id,
+)
 
 REAL_ARCHIVE_URL = "https://data.binance.vision"
 ENV_ARCHIVE_URL = "CANDLELAKE_BINANCE_ARCHIVE_URL"
@@ -41,7 +51,8 @@ _ARCHIVE_INTERVAL: dict[str, str] = {"1M": "1mo"}
 # Intervals with daily files (binance.md §4.1); 3d, 1w and 1mo have monthly files only.
 DAILY_FILE_INTERVALS = ("1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d")
 
-# Binance's name of each data type: its archive folder, and its REST endpoint under /fapi/v1.
+# Binance's name of each data type: its archive folder, and its REST endpoint under /fapi/v1
+# and /dapi/v1.
 BINANCE_DATASETS: dict[DataType, str] = {
     "ohlcv": "klines",
     "mark_price": "markPriceKlines",
@@ -49,6 +60,7 @@ BINANCE_DATASETS: dict[DataType, str] = {
     "premium_index": "premiumIndexKlines",
     "funding_rate": "fundingRate",
 }
+INDEX_DATASET = BINANCE_DATASETS["index_price"]
 
 
 @dataclass(frozen=True)
@@ -82,12 +94,12 @@ def archive_url(
     interval: str = "1m",
     dataset: str = "klines",
 ) -> str:
-    """The .zip URL of one kline archive file; `symbol` is `BASE_QUOTE`."""
+    """The .zip URL of one kline archive file; `symbol` is a lake name (`BTC_USDT`, `BTC_USD_PERP`)."""
     if market not in _MARKET_PATH:
         raise ValueError(f"unknown market {market!r}")
     if period not in ("daily", "monthly"):
         raise ValueError(f"unknown archive period {period!r}")
-    sym = to_exchange_id(symbol)
+    sym = to_pair_id(symbol) if dataset == INDEX_DATASET else to_exchange_id(symbol)
     root = base_url.rstrip("/")
     name = _ARCHIVE_INTERVAL.get(interval, interval)
     return f"{root}/data/{_MARKET_PATH[market]}/{period}/{dataset}/{sym}/{name}/{sym}-{name}-{label}.zip"

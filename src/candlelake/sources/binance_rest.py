@@ -1,4 +1,4 @@
-"""Binance spot and USD-M klines over REST, straight from the public endpoints.
+"""Binance spot, USD-M and COIN-M klines and funding over REST, straight from the public endpoints.
 
 Why not ccxt here: `fetch_ohlcv` drops six of the twelve kline fields, caps a page at
 1000 where a cheaper page exists and hides the `X-MBX-USED-WEIGHT-*` headers we pace
@@ -47,6 +47,10 @@ DEFAULT_LIMITS: Mapping[Market, RateLimit] = {
 # /fapi/v1/fundingInfo (binance.md §2.4); a page holds up to 1000 settlements.
 FUNDING_LIMIT = RateLimit(500, 300.0)
 FUNDING_PAGE = 1000
+# GET /dapi/v1/fundingRate documents "Request Weight 1" and no pool of its own, so it is paced
+# by the request-weight pool (developers.binance.com, coin-margined-futures/market-data/rest-api/
+# Get-Funding-Rate-History-of-Perpetual-Futures); its items carry no markPrice.
+OWN_FUNDING_POOL: Mapping[Market, bool] = {"spot": False, "futures": True, "coin_futures": False}
 MAX_CLOCK_SKEW_S = 30.0
 INVALID_SYMBOL = -1121
 
@@ -97,7 +101,9 @@ class BinanceRest:
         self.interval = interval
         self.settings = settings
         # markPriceKlines, indexPriceKlines and premiumIndexKlines share the klines' weight
-        # tiers (binance.md §2.5); indexPriceKlines names its instrument `pair`.
+        # tiers on /fapi/v1 (binance.md §2.5) and on /dapi/v1 (the COIN-M pages of
+        # developers.binance.com: 1, 2, 5, 10 by limit, max 1500). indexPriceKlines names its
+        # instrument `pair`: BTCUSDT on USD-M, BTCUSD for every COIN-M contract of BTC.
         self.cost: EndpointCost = SPOT_KLINES if market == "spot" else FUTURES_KLINES
         self.endpoint = BINANCE_DATASETS[data_type]
         self.symbol_param = "pair" if data_type == "index_price" else "symbol"
@@ -163,7 +169,7 @@ class BinanceRest:
     async def klines(self, exchange_symbol: str, page: Page) -> list[list[Any]]:
         """Fetch the candles opening in `page.window`, retrying transient failures."""
         params: dict[str, str | int] = {
-            self.symbol_param: exchange_symbol,
+            self.symbol_param: self._instrument(exchange_symbol),
             "interval": self.interval,
             "startTime": page.window.start_ms,
             "endTime": page.window.end_ms - 1,
@@ -178,7 +184,7 @@ class BinanceRest:
     async def probe(self, exchange_symbol: str, *, first: bool) -> int | None:
         """Open time of the symbol's first (or latest) candle, or None if it has none."""
         params: dict[str, str | int] = {
-            self.symbol_param: exchange_symbol,
+            self.symbol_param: self._instrument(exchange_symbol),
             "interval": self.interval,
             "limit": 1,
         }
@@ -189,9 +195,14 @@ class BinanceRest:
             return int(body[0][0])
         return None
 
+    def _instrument(self, exchange_symbol: str) -> str:
+        """The value of the instrument parameter: the symbol, or its pair for index klines."""
+        return exchange_symbol.split("_", 1)[0] if self.symbol_param == "pair" else exchange_symbol
+
     async def funding_rates(self, exchange_symbol: str, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
         """Every funding settlement with `start_ms <= fundingTime <= end_ms` (both inclusive, as
-        Binance's), paged by 1000 through the funding pool."""
+        Binance's), paged by 1000 through the funding pool (USD-M) or the weight pool (COIN-M)."""
+        pool = self.funding_budget if OWN_FUNDING_POOL[self.market] else None
         rows: list[dict[str, Any]] = []
         cursor = start_ms
         while cursor <= end_ms:
@@ -201,7 +212,7 @@ class BinanceRest:
                 "endTime": end_ms,
                 "limit": FUNDING_PAGE,
             }
-            body = await self._call("fundingRate", params, 1, self.funding_budget)
+            body = await self._call("fundingRate", params, 1, pool)
             if not isinstance(body, list) or not all(
                 isinstance(r, dict) and "fundingTime" in r for r in body
             ):

@@ -2,8 +2,9 @@
 
 Archive (binance.md §4.2): `calc_time,funding_interval_hours,last_funding_rate`, one row per
 settlement, `calc_time` in ms and a few ms past the hour. REST `GET /fapi/v1/fundingRate`
-(§2.4): `{"symbol", "fundingRate", "fundingTime", "markPrice"}`, no interval; the interval is
-inferred from the settlement times (validate/funding.py `infer_intervals`).
+(§2.4): `{"symbol", "fundingRate", "fundingTime", "markPrice"}` (`/dapi/v1/fundingRate`: no
+`markPrice`), no interval; the interval is inferred from the settlement times
+(validate/funding.py `infer_intervals`).
 """
 
 from __future__ import annotations
