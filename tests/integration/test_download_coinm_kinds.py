@@ -1,6 +1,6 @@
 """COIN-M mark, index and premium-index klines and funding rates: from the simulator, over REST
 and from the archive, equal to the truth; a delivery contract's bars after delivery are
-excluded, and it settles no funding."""
+excluded, and it settles no funding; a perpetual's three series read aligned and pass QA."""
 
 from __future__ import annotations
 
@@ -171,6 +171,18 @@ def test_coinm_funding_from_the_archive_and_over_rest_equals_truth_and_explains_
             day_ms("2025-07-02")[0] + 16 * HOUR_MS,
         ]
         assert all("no funding settlement published at its due time" in m["reason"] for m in missing)
+    # QA accounts for every settlement of the whole months, the two missing ones by their reason.
+    root = tmp_path / "archive/v3/periodic_daily/manual/downloaded_all/parquet/funding_rate/coin_futures/all"
+    qa = [
+        "qa",
+        "--lake",
+        str(root / "binance/binance/v1_0_0"),
+        "--start",
+        "2025-05-01",
+        "--end",
+        "2025-06-30",
+    ]
+    assert run_cli(qa) == 0
 
 
 def test_a_delivery_contract_settles_no_funding(tmp_path: Path) -> None:
@@ -205,3 +217,33 @@ def test_funding_on_a_named_delivery_contract_is_a_usage_error(tmp_path: Path) -
         "which settles no funding; use BTC_USD_PERP"
     )
     assert not (tmp_path / "lake").exists()
+
+
+def test_a_coinm_perpetual_s_candles_mark_price_and_funding_read_aligned(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    with Simulator(BEFORE_DELIVERY) as server:
+        for data_type, tag, start in (
+            ("ohlcv", "downloaded_1min", "2025-06-24T00:00:00+00:00"),
+            ("mark_price", "downloaded_1min", "2025-06-24T00:00:00+00:00"),
+            ("funding_rate", "downloaded_all", "2025-06-23T00:00:00+00:00"),
+        ):
+            code, report = download(
+                server, lake, data_type, start, "2025-06-24T23:59:00+00:00", "--no_archive",
+                "--universe_part", "1", "2", tag=tag,
+            )  # fmt: skip
+            assert code == 0 and report["symbols"][0]["symbol"] == "BTC_USD_PERP"
+    start, end = day_ms("2025-06-24")
+    frame = candlelake.read_aligned(str(lake), ["BTC_USD_PERP"], start, end - 1, market="coin_futures")
+    candles = truth.klines(BEFORE_DELIVERY, "coin_futures", "BTCUSD_PERP", start, end - 1)
+    marks = truth.klines(
+        BEFORE_DELIVERY, "coin_futures", "BTCUSD_PERP", start, end - 1, kind="markPriceKlines"
+    )
+    funding = truth.funding(BEFORE_DELIVERY, "BTCUSD_PERP", start - 24 * HOUR_MS, end, "coin_futures")
+    assert frame["timestamp"].tolist() == [r[0] for r in candles] and len(candles) == 1440
+    assert frame["mark_close"].tolist() == [float(r[4]) for r in marks]
+    last = [[f for f in funding if f[0] - f[0] % 60_000 <= t][-1][0] for t in frame["timestamp"]]
+    assert frame["funding_timestamp"].tolist() == last
+    root = (
+        lake / "v3/periodic_daily/manual/downloaded_1min/parquet/mark_price/coin_futures/all/binance/binance"
+    )
+    assert run_cli(["qa", "--lake", str(root / "v1_0_0"), "--symbols", "BTC_USD_PERP"]) == 0
