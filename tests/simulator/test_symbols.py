@@ -158,6 +158,17 @@ def test_dapi_exchange_info_lists_the_coin_m_contracts(make_simulator, clock: st
     assert rows and rows[-1][0] < 1751011200000
 
 
+@pytest.mark.parametrize("kind", ["klines", "markPriceKlines", "premiumIndexKlines"])
+def test_dapi_klines_refuse_a_span_over_200_days(make_simulator, kind: str):
+    sim = make_simulator(clock="frozen:2025-06-01T00:00:00Z")
+    start, day = 1_717_200_000_000, 86_400_000  # 2024-06-01
+    base = f"{sim.url}/dapi/v1/{kind}?symbol=BTCUSD_PERP&interval=1d&limit=499&startTime={start}"
+    status, _, body = http_get(f"{base}&endTime={start + 200 * day}")
+    assert status == 200 and len(json.loads(body)) == 201  # endTime is inclusive
+    status, _, body = http_get(f"{base}&endTime={start + 200 * day + 1}")
+    assert status == 400 and json.loads(body)["code"] == -1127
+
+
 def test_determinism_across_servers_and_truth(make_simulator):
     path = "/fapi/v1/klines?symbol=LINKUSDT&interval=1m&startTime=1650000000000&limit=1500"
     a, b, c = (make_simulator(seed=s) for s in (5, 5, 6))

@@ -40,3 +40,23 @@ def test_pages_tile_the_window_exactly_and_price_each_page_by_its_limit():
     assert [p.weight for p in pages] == [2, 2, 2]
     tail = plan_pages(Window(0, 50 * MINUTE_MS), FUTURES_KLINES)
     assert [(p.limit, p.weight) for p in tail] == [(50, 1)]
+
+
+def test_coinm_pages_never_span_more_than_200_days():
+    from candlelake.bars import grid_of
+    from candlelake.plan.pages import COINM_KLINES
+
+    # 2023-01-01 .. 2025-01-01: two years, where 499 bars of 12h, 1d, 1w or 1M exceed 200 days.
+    window = Window(1_672_531_200_000, 1_735_689_600_000)
+    limit_ms = 200 * 86_400_000
+    for interval in ("4h", "12h", "1d", "3d", "1w", "1M"):
+        grid = grid_of(interval)
+        pages = plan_pages(window, COINM_KLINES, grid=grid)
+        # Each request: startTime = first open, endTime = the page's end - 1 ms.
+        assert all(p.window.end_ms - 1 - p.window.start_ms <= limit_ms for p in pages), interval
+        opens = [int(t) for t in grid.opens(window)]
+        paged = [int(t) for p in pages for t in grid.opens(p.window)]
+        assert paged == opens, interval  # every bar in exactly one page
+        assert all(p.limit == grid.count(p.window) for p in pages), interval
+    # USD-M has no such limit: 499 daily bars in one page.
+    assert plan_pages(window, FUTURES_KLINES, grid=grid_of("1d"))[0].limit == 499

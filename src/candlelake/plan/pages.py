@@ -20,6 +20,8 @@ class WeightTier:
 @dataclass(frozen=True)
 class EndpointCost:
     tiers: tuple[WeightTier, ...]
+    # The longest time one request may span (endTime - startTime), where the endpoint has one.
+    max_span_ms: int | None = None
 
     @property
     def max_limit(self) -> int:
@@ -43,14 +45,17 @@ class EndpointCost:
 # Binance spot GET /api/v3/klines: weight 2 whatever the limit, max 1000.
 SPOT_KLINES = EndpointCost((WeightTier(1, 1000, 2),))
 # Binance USD-M GET /fapi/v1/klines: [1,100) -> 1, [100,500) -> 2, [500,1000] -> 5, >1000 -> 10.
-FUTURES_KLINES = EndpointCost(
-    (
-        WeightTier(1, 99, 1),
-        WeightTier(100, 499, 2),
-        WeightTier(500, 1000, 5),
-        WeightTier(1001, 1500, 10),
-    )
+_FUTURES_TIERS = (
+    WeightTier(1, 99, 1),
+    WeightTier(100, 499, 2),
+    WeightTier(500, 1000, 5),
+    WeightTier(1001, 1500, 10),
 )
+FUTURES_KLINES = EndpointCost(_FUTURES_TIERS)
+# Binance COIN-M GET /dapi/v1/klines and its mark, index and premium-index klines: the USD-M
+# tiers, and "the difference between startTime and endTime can only be up to 200 days" (the
+# COIN-M kline pages of developers.binance.com), which 499 bars pass from 12h bars up.
+COINM_KLINES = EndpointCost(_FUTURES_TIERS, max_span_ms=200 * 86_400_000)
 
 
 @dataclass(frozen=True)
@@ -95,13 +100,19 @@ def plan_pages(
     pages = []
     step = grid.step_ms
     if step is None:  # months: few enough to list
-        opens = grid.opens(window)
-        for lo in range(0, len(opens), size):
-            chunk = opens[lo : lo + size]
-            end = min(window.end_ms, grid.next_open(int(chunk[-1])))
-            limit = cost.limit_for(len(chunk), size)
-            pages.append(Page(Window(int(chunk[0]), end), limit, cost.weight(limit)))
+        opens = [int(t) for t in grid.opens(window)]
+        lo = 0
+        while lo < len(opens):
+            hi = lo + 1  # one bar per page at least, whatever the span limit
+            while hi < len(opens) and hi - lo < size and _fits(cost, opens[lo], grid.next_open(opens[hi])):
+                hi += 1
+            end = min(window.end_ms, grid.next_open(opens[hi - 1]))
+            limit = cost.limit_for(hi - lo, size)
+            pages.append(Page(Window(opens[lo], end), limit, cost.weight(limit)))
+            lo = hi
         return pages
+    if cost.max_span_ms is not None:
+        size = max(1, min(size, cost.max_span_ms // step))
     start = grid.ceil(window.start_ms)
     while start < window.end_ms:
         bars = min(size, grid.count(Window(start, window.end_ms)))
@@ -110,3 +121,8 @@ def plan_pages(
         pages.append(Page(Window(start, end), limit, cost.weight(limit)))
         start = end
     return pages
+
+
+def _fits(cost: EndpointCost, start_ms: int, end_ms: int) -> bool:
+    """Whether one request may ask for the bars opening in [start_ms, end_ms)."""
+    return cost.max_span_ms is None or end_ms - start_ms <= cost.max_span_ms

@@ -60,6 +60,9 @@ class ApiError(Exception):
         self.code, self.msg, self.status = code, msg, status
 
 
+COINM_MAX_SPAN_MS = 200 * 86_400_000
+
+
 def _mandatory(name: str) -> ApiError:
     return ApiError(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
 
@@ -221,6 +224,10 @@ def klines_body(state: SimState, market: str, params: dict[str, str], endpoint: 
         start //= 1000
     if end is not None and end >= 10**15:
         end //= 1000
+    if market == COIN_MARKET and start is not None and end is not None and end - start > COINM_MAX_SPAN_MS:
+        # COIN-M klines of every kind: "the difference between startTime and endTime can only
+        # be up to 200 days".
+        raise ApiError(-1127, "Lookup interval is too big.")
     body, _ = service.select(sym, interval, start, end, limit, now)
     return body
 

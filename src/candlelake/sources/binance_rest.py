@@ -20,7 +20,7 @@ import pyarrow as pa
 from candlelake.errors import IpBanned, RateLimited, TerminalError, TransientError, UsageError
 from candlelake.markets import DataType, Interval, Market, to_exchange_id
 from candlelake.plan.archive import BINANCE_DATASETS
-from candlelake.plan.pages import FUTURES_KLINES, SPOT_KLINES, EndpointCost, Page
+from candlelake.plan.pages import COINM_KLINES, FUTURES_KLINES, SPOT_KLINES, EndpointCost, Page
 from candlelake.settings import RestSettings
 from candlelake.sources.binance_rows import binance_rows_to_table
 from candlelake.sources.budget import RateLimit, WeightBudget
@@ -35,6 +35,11 @@ REAL_URLS: Mapping[Market, str] = {
     "coin_futures": "https://dapi.binance.com",
 }
 API_PREFIX: Mapping[Market, str] = {"spot": "/api/v3", "futures": "/fapi/v1", "coin_futures": "/dapi/v1"}
+KLINE_COSTS: Mapping[Market, EndpointCost] = {
+    "spot": SPOT_KLINES,
+    "futures": FUTURES_KLINES,
+    "coin_futures": COINM_KLINES,
+}
 # binance.md has no COIN-M weights: /dapi/v1 is taken to cost what /fapi/v1 costs (exchangeInfo
 # 1, klines by the USD-M tiers up to limit 1500, 2400 per minute) until exchangeInfo says otherwise.
 EXCHANGE_INFO_WEIGHT: Mapping[Market, int] = {"spot": 20, "futures": 1, "coin_futures": 1}
@@ -104,7 +109,7 @@ class BinanceRest:
         # tiers on /fapi/v1 (binance.md §2.5) and on /dapi/v1 (the COIN-M pages of
         # developers.binance.com: 1, 2, 5, 10 by limit, max 1500). indexPriceKlines names its
         # instrument `pair`: BTCUSDT on USD-M, BTCUSD for every COIN-M contract of BTC.
-        self.cost: EndpointCost = SPOT_KLINES if market == "spot" else FUTURES_KLINES
+        self.cost: EndpointCost = KLINE_COSTS[market]
         self.endpoint = BINANCE_DATASETS[data_type]
         self.symbol_param = "pair" if data_type == "index_price" else "symbol"
         self.stats = RestStats()
