@@ -1,5 +1,5 @@
-"""Daily derivative series of the previous UTC day: USD-M mark price klines and funding rates,
-and COIN-M 1-minute klines."""
+"""Daily derivative series of the previous UTC day: mark price klines and funding rates of USD-M
+and COIN-M perpetuals, and COIN-M 1-minute klines."""
 
 from candlelake.airflow.factory import build_download_dag
 
@@ -11,5 +11,7 @@ dag = build_download_dag(
         ("binance", "binance", "futures", "funding_rate", "v7.3"),
         # COIN-M (vendor binance only): the perpetual contracts of universe coinm_v1.
         ("binance", "binance", "coin_futures", "ohlcv", "coinm_v1"),
+        ("binance", "binance", "coin_futures", "mark_price", "coinm_v1"),
+        ("binance", "binance", "coin_futures", "funding_rate", "coinm_v1"),
     ],
 )

@@ -282,8 +282,16 @@ def _bulk_job(args: list[str]) -> Any:
 def test_series_dag_carries_usd_m_series_and_coin_m_klines(bag: DagBag) -> None:
     dag = bag.dags[SERIES]
     downloads = sorted(t for t in dag.task_ids if t.startswith("download."))
-    assert downloads == [COINM_TASK, f"{SERIES_TASK}.funding_rate", f"{SERIES_TASK}.mark_price"]
-    assert dag.description == "Daily USD-M mark price klines and funding rates, and COIN-M 1m klines."
+    assert downloads == [
+        COINM_TASK,
+        f"{COINM_TASK}.funding_rate",
+        f"{COINM_TASK}.mark_price",
+        f"{SERIES_TASK}.funding_rate",
+        f"{SERIES_TASK}.mark_price",
+    ]
+    assert dag.description == (
+        "Daily mark price klines and funding rates of USD-M and COIN-M, and COIN-M 1m klines."
+    )
     assert set(dag.get_task("start_dag").downstream_task_ids) == set(downloads)
     args = {t: _render(dag.get_task(t)).args for t in downloads}
     coinm = _flags(args[COINM_TASK])
@@ -301,6 +309,14 @@ def test_series_dag_carries_usd_m_series_and_coin_m_klines(bag: DagBag) -> None:
         DAY_END,
     )
     assert _flags(args[f"{SERIES_TASK}.funding_rate"])["--action_tag"] == "downloaded_all"
+    assert _flags(args[f"{COINM_TASK}.funding_rate"])["--action_tag"] == "downloaded_all"
+    for kind in ("mark_price", "funding_rate"):  # the command accepts these too
+        job = _bulk_job(args[f"{COINM_TASK}.{kind}"])
+        assert (job.market, job.data_type, job.symbols) == (
+            "coin_futures",
+            kind,
+            ("BTC_USD_PERP", "ETH_USD_PERP"),
+        )
     # The argv is one the command accepts: the COIN-M perpetuals of coinm_v1, in its dataset.
     job = _bulk_job(args[COINM_TASK])
     assert (job.market, job.symbols) == ("coin_futures", ("BTC_USD_PERP", "ETH_USD_PERP"))

@@ -66,8 +66,10 @@ def test_demo_downloads_the_day_through_airflow(tmp_path: Path) -> None:
     assert "25 symbols, 75 rows written, 0 minutes missing" in out  # 3 settlements a day each
     # ... and COIN-M klines of the perpetuals of coinm_v1.
     assert "download.periodic_daily.binance.binance.coin_futures.coinm_v1" in out
-    assert "2 symbols, 2880 rows written, 0 minutes missing" in out
-    assert f"Lake: {lake} (102 parquet files)" in out
+    assert out.count("2 symbols, 2880 rows written, 0 minutes missing") == 2  # klines, mark price
+    assert "download.periodic_daily.binance.binance.coin_futures.coinm_v1.funding_rate" in out
+    assert "2 symbols, 6 rows written, 0 minutes missing" in out
+    assert f"Lake: {lake} (106 parquet files)" in out
     files = sorted(lake.rglob("*.parquet"))
-    assert len(files) == 102 and {f.name for f in files} == {"2024-02-19.parquet", "2024-02.parquet"}
-    assert len([f for f in files if "/coin_futures/coinm_v1/" in str(f)]) == 2
+    assert len(files) == 106 and {f.name for f in files} == {"2024-02-19.parquet", "2024-02.parquet"}
+    assert len([f for f in files if "/coin_futures/coinm_v1/" in str(f)]) == 6

@@ -27,6 +27,7 @@ DAG = "test.download_periodic_daily_futures_series"
 MARK_TASK = "download.periodic_daily.binance.binance.futures.v7.3.mark_price"
 FUNDING_TASK = "download.periodic_daily.binance.binance.futures.v7.3.funding_rate"
 COINM_TASK = "download.periodic_daily.binance.binance.coin_futures.coinm_v1"
+COINM_SERIES = "v3/periodic_daily/airflow/{tag}/parquet/{kind}/coin_futures/coinm_v1/binance/binance/v1_0_0"
 RUN_AT = dt.datetime(2024, 2, 20, 1, 20, tzinfo=dt.UTC)  # downloads 2024-02-19
 DATASET = "v3/periodic_daily/airflow/{tag}/parquet/{kind}/futures/v7_3/binance/binance/v1_0_0"
 COINM_DATASET = (
@@ -61,6 +62,7 @@ CANDLELAKE_BINANCE_ARCHIVE_URL = "{sim.url}"
     assert dr.state == "success", task_states(dr)
     states = task_states(dr)
     assert states[MARK_TASK] == states[FUNDING_TASK] == states[COINM_TASK] == "success"
+    assert states[f"{COINM_TASK}.mark_price"] == states[f"{COINM_TASK}.funding_rate"] == "success"
     marks = candlelake.read(str(lake / DATASET.format(tag="downloaded_1min", kind="mark_price")), as_="arrow")
     funding = candlelake.read(
         str(lake / DATASET.format(tag="downloaded_all", kind="funding_rate")), as_="arrow"
@@ -82,6 +84,23 @@ CANDLELAKE_BINANCE_ARCHIVE_URL = "{sim.url}"
         want = truth.klines(cfg, "coin_futures", contract.replace("_", "", 1), DAY_START, DAY_END)
         got = coinm.filter(pc.equal(coinm["currency_pair"], contract)).sort_by("timestamp")
         assert len(want) == 1440 and lake_full(got) == as_full(want)
+    # COIN-M mark price klines and funding settlements of both perpetuals.
+    marks = candlelake.read(
+        str(lake / COINM_SERIES.format(tag="downloaded_1min", kind="mark_price")), as_="arrow"
+    )
+    funding = candlelake.read(
+        str(lake / COINM_SERIES.format(tag="downloaded_all", kind="funding_rate")), as_="arrow"
+    )
+    for contract in ("BTC_USD_PERP", "ETH_USD_PERP"):
+        sym = contract.replace("_", "", 1)
+        want = truth.klines(cfg, "coin_futures", sym, DAY_START, DAY_END, kind="markPriceKlines")
+        got = marks.filter(pc.equal(marks["currency_pair"], contract)).sort_by("timestamp")
+        assert len(want) == 1440 and got["close"].to_pylist() == [float(r[4]) for r in want]
+        assert got["timestamp"].to_pylist() == [r[0] for r in want]
+        settled = truth.funding(cfg, sym, DAY_START, DAY_END, market="coin_futures")
+        got = funding.filter(pc.equal(funding["currency_pair"], contract)).sort_by("timestamp")
+        assert len(settled) == 3 and got["timestamp"].to_pylist() == [f[0] for f in settled]
+        assert got["funding_rate"].to_pylist() == [float(f[1]) for f in settled]
     # The settlement the exchange did not publish is reported with its reason.
     reports = [json.loads(p.read_text()) for p in (tmp_path / "reports").rglob("*.json")]
     missing = [m for r in reports for s in r["symbols"] for m in s["missing"]]

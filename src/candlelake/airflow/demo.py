@@ -48,8 +48,8 @@ dag = build_download_dag(
 SERIES_DAG_FILE = "test.download_periodic_daily_futures_series.py"
 # Identical to dags/test.download_periodic_daily_futures_series.py (a test keeps them equal).
 SERIES_DAG_SOURCE = '''\
-"""Daily derivative series of the previous UTC day: USD-M mark price klines and funding rates,
-and COIN-M 1-minute klines."""
+"""Daily derivative series of the previous UTC day: mark price klines and funding rates of USD-M
+and COIN-M perpetuals, and COIN-M 1-minute klines."""
 
 from candlelake.airflow.factory import build_download_dag
 
@@ -61,6 +61,8 @@ dag = build_download_dag(
         ("binance", "binance", "futures", "funding_rate", "v7.3"),
         # COIN-M (vendor binance only): the perpetual contracts of universe coinm_v1.
         ("binance", "binance", "coin_futures", "ohlcv", "coinm_v1"),
+        ("binance", "binance", "coin_futures", "mark_price", "coinm_v1"),
+        ("binance", "binance", "coin_futures", "funding_rate", "coinm_v1"),
     ],
 )
 '''
@@ -74,7 +76,7 @@ def run_time(day: dt.date) -> dt.datetime:
 def write_dag_folder(
     folder: Path, *, lake: Path, rest_url: str, report_dir: Path, extra_env: dict[str, str]
 ) -> Path:
-    """Write the daily test DAGs (OHLCV; USD-M mark price and funding, COIN-M klines) and their settings
+    """Write the daily test DAGs (OHLCV; mark price and funding, COIN-M klines) and their settings
     into ``folder``; return the OHLCV DAG's file."""
     folder.mkdir(parents=True, exist_ok=True)
     env = {
