@@ -213,6 +213,33 @@ def test_qa_checks_funding_months_and_repair_restores_the_truth(
     assert _funding_rows(root) == want
 
 
+def test_funding_qa_of_one_day_counts_that_day_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A daily run writes one day into its month file: QA of that day must not count the rest
+    # of the month as uncovered (the derivatives QA DAG checks each day this way).
+    lake = tmp_path / "lake"
+    args = bulk_args(
+        sim_url="", market="futures", vendor="binance", start="2024-05-20T00:00:00+00:00",
+        end="2024-05-20T23:59:00+00:00", dst=str(lake),
+    )  # fmt: skip
+    args[args.index("--data_type") + 1] = "funding_rate"
+    args[args.index("--action_tag") + 1] = "downloaded_all"
+    qa = ["qa", "--lake", str(lake), "--signature", FUNDING, "--symbols", "ETH_USDT"]
+    with Simulator(FUNDING_CFG) as server:
+        args[args.index("--rest_url") + 1] = server.url
+        assert run_cli([*args, "--archive_url", server.url, "--universe_part", "1", "1"]) == 0
+    code, report = _json(capsys, [*qa, "--start", "2024-05-20", "--end", "2024-05-20"])
+    assert code == 0, _failures(report)
+    (month,) = report["days"]
+    # 08:00 was never published (explained); 00:00 and 16:00 are stored.
+    assert month["rows"] == len(_funding_truth("2024-05-20", "2024-05-20")) == 2
+    assert month["missing_settlements"] == {"maintenance": 1}
+    # The whole month asks for days no run downloaded: uncovered, a problem.
+    code, report = _json(capsys, [*qa, "--start", "2024-05-01", "--end", "2024-05-31"])
+    assert code == 1 and report["days"][0]["missing_settlements"]["uncovered"] == 31 * 3 - 3
+
+
 def test_a_settlement_off_its_schedule_and_an_unreadable_month_fail_funding_qa(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -42,7 +42,7 @@ from candlelake.quality.qa_model import (
     partition_keys,
     partition_range,
 )
-from candlelake.timeutil import MINUTE_MS, Window, floor_minute
+from candlelake.timeutil import MINUTE_MS, Window, day_window, floor_minute
 from candlelake.validate.checks import Finding
 from candlelake.validate.funding import (
     DEFAULT_INTERVAL_HOURS,
@@ -110,10 +110,16 @@ def _check_symbol(
     gaps = months[readable[0]].meta.get("missing", ()) if readable else ()
     reasons = [str(g.get("reason", "")) for g in gaps]
     listed_from = readable[0] if any(r.startswith("not listed") for r in reasons) else None
+    # Only the settlements due in the requested days count: a daily run's month file covers
+    # its day, and the rest of the month is another run's (or not due yet).
+    asked = Window(
+        day_window(request.first_day).start_ms if request.first_day else 0,
+        min(now_ms, day_window(request.last_day).end_ms if request.last_day else now_ms),
+    )
     previous: Settlement | None = None
     for key in partition_keys(request, first, last):
         whole = month_window(key.year, key.month)
-        expected = whole.intersect(Window(whole.start_ms, now_ms))
+        expected = whole.intersect(asked)
         month = months.get(key)
         before = key - dt.timedelta(days=1)
         if previous is None and before.replace(day=1) in months:
@@ -173,7 +179,7 @@ def _read(fs: FileSystem, symbol: str, key: dt.date, path: str) -> _Month:
 
 def _account(month: _Month, expected: Window, previous: Settlement | None) -> DayAccount:
     """Settlements stored, and every one due in `expected` but absent, by the footer's reason."""
-    account = DayAccount(rows=len(month.items))
+    account = DayAccount(rows=sum(expected.start_ms <= s.nominal_ms < expected.end_ms for s in month.items))
     meta = month.meta
     covered = Window(
         int(meta.get("window_start_ms", expected.start_ms)), int(meta.get("window_end_ms", expected.end_ms))
