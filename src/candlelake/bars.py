@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from candlelake.markets import MONTHLY_PARTITIONED, Interval, parse_interval
-from candlelake.timeutil import DAY_MS, MINUTE_MS, Window, day_window, from_ms, to_ms
+from candlelake.timeutil import DAY_MS, MINUTE_MS, Window, day_window, from_ms, month_window
 
 SECOND_MS = 1_000
 _UNIT_MS = {"s": SECOND_MS, "m": MINUTE_MS, "h": 60 * MINUTE_MS, "d": DAY_MS, "w": 7 * DAY_MS}
@@ -118,9 +118,7 @@ class BarGrid:
         """The open times a partition holds."""
         if not self.monthly_partitions:
             return day_window(key)
-        start = dt.datetime(key.year, key.month, 1, tzinfo=dt.UTC)
-        end = dt.datetime(key.year + key.month // 12, key.month % 12 + 1, 1, tzinfo=dt.UTC)
-        return Window(to_ms(start), to_ms(end))
+        return month_window(key.year, key.month)
 
     def partitions(self, window: Window) -> list[dt.date]:
         """The partitions `window` touches, in order."""

@@ -49,6 +49,13 @@ def day_window(day: dt.date) -> Window:
     return Window(start, start + DAY_MS)
 
 
+def month_window(year: int, month: int) -> Window:
+    """The UTC calendar month, [1st 00:00, next month's 1st 00:00)."""
+    start = dt.datetime(year, month, 1, tzinfo=UTC)
+    end = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+    return Window(to_ms(start), to_ms(end))
+
+
 def to_ms(ts: dt.datetime) -> int:
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=UTC)

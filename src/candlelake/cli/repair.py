@@ -16,12 +16,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from candlelake.errors import UsageError
-from candlelake.lake.funding import month_window
 from candlelake.markets import MARKETS, VENDORS, parse_exchange, parse_market, parse_vendor
 from candlelake.quality.qa import QaReport, QaRequest, failing_days, run_qa
 from candlelake.settings import RestSettings
 from candlelake.signature import DatasetSignature
-from candlelake.timeutil import Window
+from candlelake.timeutil import Window, month_window
 
 Span = tuple[dt.date, dt.date]  # first and last day, both included
 

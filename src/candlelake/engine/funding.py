@@ -13,14 +13,13 @@ settles no funding: its window is excluded with that reason.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import time
 from contextlib import AsyncExitStack
 
 from candlelake.engine.run import NOT_ON_EXCHANGE, job_symbols
 from candlelake.errors import CandlelakeError
 from candlelake.job import DownloadJob
-from candlelake.lake.funding import FundingWriter, month_window
+from candlelake.lake.funding import FundingWriter
 from candlelake.lake.layout import months_between, open_dataset
 from candlelake.markets import Market, to_exchange_id
 from candlelake.plan.archive import REAL_ARCHIVE_URL, ArchiveFile, funding_archive_url
@@ -30,7 +29,7 @@ from candlelake.quality.report import RunReport, SymbolReport
 from candlelake.sources.binance_archive import ArchiveClient
 from candlelake.sources.binance_rest import BinanceRest
 from candlelake.sources.funding_format import parse_funding_csv, rest_funding_table
-from candlelake.timeutil import Window, from_ms, to_ms
+from candlelake.timeutil import Window, from_ms, month_window
 from candlelake.validate.funding import HOUR_MS, missing_settlements, settlements, to_table
 from candlelake.validate.gaps import Gap
 
@@ -153,9 +152,7 @@ async def _month(
 ) -> None:
     first = from_ms(part.start_ms).date().replace(day=1)
     label = first.strftime("%Y-%m")
-    ended = (
-        to_ms(dt.datetime(first.year + first.month // 12, first.month % 12 + 1, 1, tzinfo=dt.UTC)) <= now_ms
-    )
+    ended = month_window(first.year, first.month).end_ms <= now_ms
     try:
         table, source = None, "rest"
         if archive is not None and ended:

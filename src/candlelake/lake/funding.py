@@ -37,7 +37,7 @@ from candlelake.lake.storage import (
     ensure_writable,
 )
 from candlelake.markets import check_symbol
-from candlelake.timeutil import MINUTE_MS, Window
+from candlelake.timeutil import MINUTE_MS, Window, month_window
 from candlelake.validate.funding import FUNDING_SCHEMA, settlements, to_table
 from candlelake.validate.gaps import Gap
 
@@ -97,12 +97,7 @@ class FundingWriter:
         lock = partition_lock(directory) if local else contextlib.nullcontext()
         with lock:
             part = window or month_window(year, month)
-            try:
-                stored = self.read_month(symbol, year, month)
-            except (ValueError, pa.ArrowException) as exc:  # a damaged file: replaced, not merged
-                log.warning("replacing unreadable funding file %s: %s", path, exc)
-                stored = FUNDING_SCHEMA.empty_table()
-            old = self._footer(path)
+            stored, old = self._stored(path)
             stored = stored.filter(_keep(stored, month_window(year, month), part if replace else None))
             # New rows first so they win a (nominal minute) tie with the stored ones.
             merged = to_table(settlements(pa.concat_tables([table.cast(FUNDING_SCHEMA), stored])))
@@ -120,13 +115,18 @@ class FundingWriter:
             write_atomic(self._fs, path, data, temp_path=layout.temp_path_for(path))
         return merged.num_rows
 
-    def _footer(self, path: str) -> dict[str, Any]:
-        """The stored month's footer, empty without a readable one."""
+    def _stored(self, path: str) -> tuple[pa.Table, dict[str, Any]]:
+        """The stored month's settlements and footer, in one read; empty without a readable file."""
+        if not self._fs.exists(path):
+            return FUNDING_SCHEMA.empty_table(), {}
         try:
             with self._fs.open(path, "rb") as handle:
-                return funding_meta((pq.read_schema(handle).metadata or {}).get(META_KEY))
-        except (OSError, ValueError, pa.ArrowException):
-            return {}
+                table = pq.read_table(handle, columns=FUNDING_SCHEMA.names)
+            meta = funding_meta((table.schema.metadata or {}).get(META_KEY))
+            return table.cast(FUNDING_SCHEMA), meta
+        except (ValueError, pa.ArrowException) as exc:  # a damaged file: replaced, not merged
+            log.warning("replacing unreadable funding file %s: %s", path, exc)
+            return FUNDING_SCHEMA.empty_table(), {}
 
 
 def _keep(stored: pa.Table, month: Window, dropped: Window | None) -> pa.Array:
@@ -137,12 +137,6 @@ def _keep(stored: pa.Table, month: Window, dropped: Window | None) -> pa.Array:
     if dropped is not None:
         keep &= (nominal < dropped.start_ms) | (nominal >= dropped.end_ms)
     return pa.array(keep)
-
-
-def month_window(year: int, month: int) -> Window:
-    start = dt.datetime(year, month, 1, tzinfo=dt.UTC)
-    end = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=dt.UTC)
-    return Window(int(start.timestamp() * 1000), int(end.timestamp() * 1000))
 
 
 def funding_meta(raw: bytes | None) -> dict[str, Any]:

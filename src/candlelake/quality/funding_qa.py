@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from candlelake.bars import grid_of
-from candlelake.lake.funding import funding_meta, month_window
+from candlelake.lake.funding import funding_meta
 from candlelake.lake.listing import list_day_files, present_symbols
 from candlelake.lake.schema import META_KEY
 from candlelake.lake.storage import FileSystem, url_of
@@ -42,7 +42,7 @@ from candlelake.quality.qa_model import (
     partition_keys,
     partition_range,
 )
-from candlelake.timeutil import MINUTE_MS, Window, day_window, floor_minute
+from candlelake.timeutil import MINUTE_MS, Window, day_window, floor_minute, month_window
 from candlelake.validate.checks import Finding
 from candlelake.validate.funding import (
     DEFAULT_INTERVAL_HOURS,
