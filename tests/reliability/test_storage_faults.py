@@ -106,10 +106,10 @@ def test_storage_lost_while_planning_still_reports_every_minute(
     proxy = FaultyProxy(s3_env, fault="dead", after_requests=3)
     report = tmp_path / "report.json"
     try:
-        code, stderr, elapsed = run(sim.url, s3_bucket + "/lake", proxy.url, report, {})
+        code, stderr, _ = run(sim.url, s3_bucket + "/lake", proxy.url, report, {})
     finally:
         proxy.close()
-    assert code == 1 and elapsed < 60, stderr
+    assert code == 1, stderr
     down = [line for line in stderr.splitlines() if "storage unreachable" in line]
     assert len(down) == 1 and f"storage unreachable: {proxy.url}: " in down[0], stderr
     assert "Traceback" not in stderr, stderr[stderr.index("Traceback") :]
